@@ -1,0 +1,68 @@
+# tlszoo: build, run, test. `make run` and `make test` install what is missing.
+DEPS      := build/deps
+WOLFSSL   := $(DEPS)/lib/libwolfssl.a
+STAMP     := $(DEPS)/.stamp
+CC        ?= cc
+PKGS      := yaml-0.1 libevent jansson
+CFLAGS    ?= -O2
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -MMD -MP -I$(DEPS)/include
+LDLIBS    := $(WOLFSSL) -lm -lpthread
+SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRCS      := $(filter-out server/main.c,$(wildcard server/*.c))
+OBJS      := $(SRCS:server/%.c=build/obj/%.o)
+TEST_SRCS := $(wildcard tests/unit/*.c)
+
+.PHONY: all deps run test unit integration asan clean distclean
+all: tlszoo
+
+deps: $(STAMP)
+$(STAMP): scripts/deps.sh
+	scripts/deps.sh
+
+build/obj/%.o: server/%.c $(STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $$(pkg-config --cflags $(PKGS)) -c $< -o $@
+
+tlszoo: build/obj/main.o $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $$(pkg-config --libs $(PKGS))
+
+build/unit-tests: $(TEST_SRCS) $(OBJS)
+	$(CC) $(CFLAGS) -Iserver $$(pkg-config --cflags $(PKGS) check) -o $@ $^ \
+	    $(LDLIBS) $$(pkg-config --libs $(PKGS) check)
+
+run: tlszoo
+	./tlszoo serve
+
+unit: build/unit-tests
+	cd tests/unit && ../../build/unit-tests
+
+integration: tlszoo
+	python3 tests/integration/run.py
+
+# The same suites again, built with AddressSanitizer and UBSan.
+asan: $(STAMP)
+	$(MAKE) --no-print-directory BUILD_SAN=1 -C . build/asan/tlszoo build/asan/unit-tests
+	cd tests/unit && ../../build/asan/unit-tests
+	TLSZOO=build/asan/tlszoo python3 tests/integration/run.py
+
+build/asan/obj/%.o: server/%.c $(STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SAN) $$(pkg-config --cflags $(PKGS)) -c $< -o $@
+
+ASAN_OBJS := $(SRCS:server/%.c=build/asan/obj/%.o)
+build/asan/tlszoo: build/asan/obj/main.o $(ASAN_OBJS)
+	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS) $$(pkg-config --libs $(PKGS))
+build/asan/unit-tests: $(TEST_SRCS) $(ASAN_OBJS)
+	$(CC) $(CFLAGS) $(SAN) -Iserver $$(pkg-config --cflags $(PKGS) check) -o $@ $^ \
+	    $(LDLIBS) $$(pkg-config --libs $(PKGS) check)
+
+test: unit integration asan
+
+clean:
+	rm -rf build/obj build/asan build/unit-tests tlszoo
+
+distclean: clean
+	rm -rf build certs/*.pem certs/*.key certs/leaf
+
+-include $(OBJS:.o=.d) $(ASAN_OBJS:.o=.d) build/obj/main.d
