@@ -5,7 +5,7 @@ STAMP     := $(DEPS)/.stamp
 CC        ?= cc
 PKGS      := yaml-0.1 libevent jansson
 CFLAGS    ?= -O2
-CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g -MMD -MP -I$(DEPS)/include
+CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -g -MMD -MP -I$(DEPS)/include
 LDLIBS    := $(WOLFSSL) -lm -lpthread
 SAN       := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -1,0 +1,327 @@
+/* wolfSSL contexts built from scenarios, and sessions driven through the
+ * connection's own buffers so that every byte passes through our code. */
+#include "tls.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+
+#include "error.h"
+
+struct zoo_tls_ctx {
+    WOLFSSL_CTX *ctx;
+};
+
+struct zoo_tls {
+    WOLFSSL *ssl;
+    struct zoo_tls_io io;
+    int last_error; /* sticky: the first failure's wolfSSL error code */
+};
+
+int zoo_tls_global_init(void)
+{
+    return wolfSSL_Init() == WOLFSSL_SUCCESS ? 0 : ZOO_ETLS;
+}
+
+void zoo_tls_global_cleanup(void)
+{
+    wolfSSL_Cleanup();
+}
+
+static int wolf_version(unsigned bit)
+{
+    switch (bit) {
+    case ZOO_TLS10:
+        return TLS1_VERSION;
+    case ZOO_TLS11:
+        return TLS1_1_VERSION;
+    case ZOO_TLS12:
+        return TLS1_2_VERSION;
+    default:
+        return TLS1_3_VERSION;
+    }
+}
+
+/* The method for one version, or the flexible one narrowed to the range. */
+static WOLFSSL_CTX *ctx_for_versions(unsigned versions)
+{
+    unsigned low = versions & -versions, high = low;
+    WOLFSSL_CTX *ctx;
+
+    while ((versions & ~(high * 2 - 1)) != 0) {
+        high <<= 1;
+    }
+    ctx = wolfSSL_CTX_new(wolfSSLv23_server_method());
+    if (ctx == NULL) {
+        return NULL;
+    }
+    if (wolfSSL_CTX_set_min_proto_version(ctx, wolf_version(low)) != WOLFSSL_SUCCESS ||
+        wolfSSL_CTX_set_max_proto_version(ctx, wolf_version(high)) != WOLFSSL_SUCCESS) {
+        wolfSSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static bool contiguous(unsigned versions)
+{
+    unsigned shifted = versions / (versions & -versions);
+    return (shifted & (shifted + 1)) == 0;
+}
+
+int zoo_tls_check(const struct zoo_scenario *s, char *err, size_t len)
+{
+    WOLFSSL_CTX *ctx;
+    char *list, *save = NULL;
+    int ret = 0;
+
+    if (!contiguous(s->versions)) {
+        snprintf(err, len, "%s: tls.versions must be a contiguous range (e.g. tls1.0 to tls1.2)\n",
+                 s->file);
+        return ZOO_EINVAL;
+    }
+    if (s->ciphers == NULL) {
+        return 0;
+    }
+    if ((ctx = ctx_for_versions(s->versions)) == NULL || (list = strdup(s->ciphers)) == NULL) {
+        wolfSSL_CTX_free(ctx);
+        return ZOO_ENOMEM;
+    }
+    for (char *c = strtok_r(list, ":", &save); c != NULL; c = strtok_r(NULL, ":", &save)) {
+        if (wolfSSL_CTX_set_cipher_list(ctx, c) != WOLFSSL_SUCCESS) {
+            snprintf(err, len, "%s:%d:%d: unknown cipher suite '%s' (OpenSSL-style names, e.g. "
+                               "ECDHE-ECDSA-AES128-GCM-SHA256)\n",
+                     s->file, s->ciphers_mark.line, s->ciphers_mark.column, c);
+            ret = ZOO_EINVAL;
+            break;
+        }
+    }
+    free(list);
+    wolfSSL_CTX_free(ctx);
+    return ret;
+}
+
+static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
+{
+    struct zoo_tls *tls = arg;
+    int n = tls->io.recv(tls->io.arg, buf, sz);
+
+    (void)ssl;
+    if (n == 0) {
+        return WOLFSSL_CBIO_ERR_WANT_READ;
+    }
+    return n < 0 ? WOLFSSL_CBIO_ERR_CONN_CLOSE : n;
+}
+
+static int io_send(WOLFSSL *ssl, char *buf, int sz, void *arg)
+{
+    struct zoo_tls *tls = arg;
+
+    (void)ssl;
+    return tls->io.send(tls->io.arg, buf, sz) < 0 ? WOLFSSL_CBIO_ERR_GENERAL : sz;
+}
+
+static int set_groups(WOLFSSL_CTX *ctx, const char *groups)
+{
+    static const struct {
+        const char *name;
+        int id;
+    } known[] = {{"x25519", WOLFSSL_ECC_X25519},       {"x448", WOLFSSL_ECC_X448},
+                 {"secp256r1", WOLFSSL_ECC_SECP256R1}, {"secp384r1", WOLFSSL_ECC_SECP384R1},
+                 {"secp521r1", WOLFSSL_ECC_SECP521R1}, {"ffdhe2048", WOLFSSL_FFDHE_2048},
+                 {"ffdhe3072", WOLFSSL_FFDHE_3072}};
+    int ids[8], n = 0;
+    const char *p = groups;
+
+    while (*p != '\0' && n < 8) {
+        size_t len = strcspn(p, ":");
+        for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+            if (strlen(known[i].name) == len && strncmp(known[i].name, p, len) == 0) {
+                ids[n++] = known[i].id;
+            }
+        }
+        p += len + (p[len] == ':');
+    }
+    return wolfSSL_CTX_set_groups(ctx, ids, n) == WOLFSSL_SUCCESS ? 0 : ZOO_ETLS;
+}
+
+static const char *wolf_error(int code, char *buf)
+{
+    return wolfSSL_ERR_error_string((unsigned long)code, buf);
+}
+
+/* Applies everything the scenario says about TLS to CTX; names the failing
+ * wolfSSL call in ERR. */
+static int configure(WOLFSSL_CTX *ctx, const struct zoo_scenario *s, const struct zoo_leaf *leaf,
+                     const char *client_ca, char *err, size_t len)
+{
+    char why[WOLFSSL_MAX_ERROR_SZ];
+    int r;
+
+    if (s->ciphers != NULL && wolfSSL_CTX_set_cipher_list(ctx, s->ciphers) != WOLFSSL_SUCCESS) {
+        snprintf(err, len, "wolfSSL_CTX_set_cipher_list(\"%s\") failed", s->ciphers);
+        return ZOO_ETLS;
+    }
+    if (s->groups != NULL && set_groups(ctx, s->groups) != 0) {
+        snprintf(err, len, "wolfSSL_CTX_set_groups(%s) failed", s->groups);
+        return ZOO_ETLS;
+    }
+    r = wolfSSL_CTX_use_certificate_chain_buffer_format(
+        ctx, (const unsigned char *)leaf->chain_pem, (long)leaf->chain_len, WOLFSSL_FILETYPE_PEM);
+    if (r != WOLFSSL_SUCCESS) {
+        snprintf(err, len, "wolfSSL_CTX_use_certificate_chain_buffer() failed: %s",
+                 wolf_error(r, why));
+        return ZOO_ETLS;
+    }
+    r = wolfSSL_CTX_use_PrivateKey_buffer(ctx, (const unsigned char *)leaf->key_pem,
+                                          (long)leaf->key_len, WOLFSSL_FILETYPE_PEM);
+    if (r != WOLFSSL_SUCCESS) {
+        snprintf(err, len, "wolfSSL_CTX_use_PrivateKey_buffer() failed: %s", wolf_error(r, why));
+        return ZOO_ETLS;
+    }
+    if (s->sni_require) {
+        /* A missing or different server_name gets a fatal unrecognized_name
+         * alert (RFC 6066 §3). */
+        if (wolfSSL_CTX_UseSNI(ctx, WOLFSSL_SNI_HOST_NAME, s->host, (word16)strlen(s->host)) !=
+            WOLFSSL_SUCCESS) {
+            snprintf(err, len, "wolfSSL_CTX_UseSNI(%s) failed", s->host);
+            return ZOO_ETLS;
+        }
+        wolfSSL_CTX_SNI_SetOptions(ctx, WOLFSSL_SNI_HOST_NAME, WOLFSSL_SNI_ABORT_ON_ABSENCE);
+    }
+    if (s->client_auth != ZOO_CLIENT_AUTH_NONE) {
+        if ((r = wolfSSL_CTX_load_verify_locations(ctx, client_ca, NULL)) != WOLFSSL_SUCCESS) {
+            snprintf(err, len, "wolfSSL_CTX_load_verify_locations(%s) failed: %s", client_ca,
+                     wolf_error(r, why));
+            return ZOO_ETLS;
+        }
+        wolfSSL_CTX_set_verify(ctx,
+                               WOLFSSL_VERIFY_PEER |
+                                   (s->client_auth == ZOO_CLIENT_AUTH_REQUIRED
+                                        ? WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT
+                                        : 0),
+                               NULL);
+    } else {
+        wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, NULL);
+    }
+    return 0;
+}
+
+struct zoo_tls_ctx *zoo_tls_ctx_new(const struct zoo_scenario *s, const struct zoo_leaf *leaf,
+                                    const char *client_ca, char *err, size_t len)
+{
+    struct zoo_tls_ctx *c = calloc(1, sizeof(*c));
+
+    if (c == NULL || (c->ctx = ctx_for_versions(s->versions)) == NULL) {
+        snprintf(err, len, "scenario '%s': wolfSSL_CTX_new() failed", s->name);
+        free(c);
+        return NULL;
+    }
+    wolfSSL_CTX_SetIORecv(c->ctx, io_recv);
+    wolfSSL_CTX_SetIOSend(c->ctx, io_send);
+    if (configure(c->ctx, s, leaf, client_ca, err + strlen(err), len - strlen(err)) != 0) {
+        zoo_tls_ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void zoo_tls_ctx_free(struct zoo_tls_ctx *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    wolfSSL_CTX_free(c->ctx);
+    free(c);
+}
+
+struct zoo_tls *zoo_tls_new(struct zoo_tls_ctx *ctx, const struct zoo_tls_io *io)
+{
+    struct zoo_tls *tls = calloc(1, sizeof(*tls));
+
+    if (tls == NULL || (tls->ssl = wolfSSL_new(ctx->ctx)) == NULL) {
+        free(tls);
+        return NULL;
+    }
+    tls->io = *io;
+    wolfSSL_SetIOReadCtx(tls->ssl, tls);
+    wolfSSL_SetIOWriteCtx(tls->ssl, tls);
+    return tls;
+}
+
+void zoo_tls_free(struct zoo_tls *tls)
+{
+    if (tls == NULL) {
+        return;
+    }
+    wolfSSL_free(tls->ssl);
+    free(tls);
+}
+
+/* Maps a wolfSSL return value to a status, keeping the first error. */
+static int status(struct zoo_tls *tls, int ret)
+{
+    int e;
+
+    if (ret > 0) {
+        return ZOO_TLS_OK;
+    }
+    e = wolfSSL_get_error(tls->ssl, ret);
+    if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
+        return ZOO_TLS_WANT_READ;
+    }
+    if (e == WOLFSSL_ERROR_ZERO_RETURN) {
+        return ZOO_TLS_CLOSED;
+    }
+    if (tls->last_error == 0) {
+        tls->last_error = e;
+    }
+    return ZOO_TLS_FAILED;
+}
+
+int zoo_tls_handshake(struct zoo_tls *tls)
+{
+    return status(tls, wolfSSL_accept(tls->ssl));
+}
+
+int zoo_tls_read(struct zoo_tls *tls, char *buf, size_t len, size_t *got)
+{
+    int n = wolfSSL_read(tls->ssl, buf, (int)len);
+    int st = status(tls, n);
+
+    *got = st == ZOO_TLS_OK ? (size_t)n : 0;
+    return st;
+}
+
+int zoo_tls_write(struct zoo_tls *tls, const char *buf, size_t len)
+{
+    return status(tls, wolfSSL_write(tls->ssl, buf, (int)len));
+}
+
+void zoo_tls_close(struct zoo_tls *tls)
+{
+    wolfSSL_shutdown(tls->ssl);
+}
+
+void zoo_tls_describe(struct zoo_tls *tls, char *buf, size_t len)
+{
+    WOLFSSL_ALERT_HISTORY h = {{0, 0}, {0, 0}};
+    char why[WOLFSSL_MAX_ERROR_SZ];
+
+    wolfSSL_get_alert_history(tls->ssl, &h);
+    if (h.last_rx.code > 0 && h.last_rx.level == alert_fatal) {
+        snprintf(buf, len, "client sent alert %s",
+                 wolfSSL_alert_desc_string_long(h.last_rx.code));
+    } else if (h.last_tx.code > 0 && h.last_tx.level == alert_fatal) {
+        snprintf(buf, len, "server sent alert %s (%s)",
+                 wolfSSL_alert_desc_string_long(h.last_tx.code),
+                 wolf_error(tls->last_error, why));
+    } else if (tls->last_error != 0) {
+        snprintf(buf, len, "%s", wolf_error(tls->last_error, why));
+    } else {
+        snprintf(buf, len, "%s %s", wolfSSL_get_version(tls->ssl),
+                 wolfSSL_get_cipher_name(tls->ssl));
+    }
+}
