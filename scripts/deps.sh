@@ -9,7 +9,7 @@ prefix="$top/build/deps"
 stamp="$prefix/.stamp"
 work="$top/build/wolfssl-src"
 # Bump when the configure flags below change, so the stamp is invalidated.
-recipe=6
+recipe=7
 
 packages=(build-essential pkg-config autoconf automake libtool dpkg-dev
           libyaml-dev check libevent-dev libjansson-dev
@@ -88,7 +88,7 @@ build_wolfssl() {
         --enable-certgen --enable-certreq --enable-certext --enable-keygen \
         --enable-sni --enable-alpn --enable-ocsp --enable-crl --enable-session-ticket \
         --enable-secure-renegotiation --enable-extended-master \
-        --enable-opensslextra --enable-keylog-export --enable-supportedcurves \
+        --enable-opensslextra --enable-opensslall --enable-keylog-export --enable-supportedcurves \
         --enable-sp --enable-sp-asm --enable-intelasm --enable-sp-math-all \
         --enable-harden >&2
     say "building wolfSSL"

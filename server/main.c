@@ -1,2 +1,206 @@
+/* The tlszoo command line: serve, list, explain, check. Exit status 0 ok,
+ * 1 runtime failure, 2 bad input (usage or scenario files). */
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
-int main(void){return 0;}
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "server.h"
+#include "tls.h"
+
+#define ZOO_VERSION "0.1.0"
+
+struct options {
+    char scenarios[PATH_MAX];
+    char certs[PATH_MAX];
+    const char *bind;
+    int port_offset;
+    int handshake_timeout;
+    int json;
+};
+
+static const char usage_text[] =
+    "Usage: tlszoo COMMAND [OPTIONS]\n"
+    "A zoo of deliberately broken TLS endpoints, one defect each.\n\n"
+    "Commands:\n"
+    "  serve            serve every scenario (default command)\n"
+    "  list [--json]    show the catalog; --json prints the machine-readable manifest\n"
+    "  explain NAME     what is wrong with one scenario, how to diagnose and fix it\n"
+    "  check            validate the scenario files and exit\n\n"
+    "Options:\n"
+    "  --scenarios PATH         scenario directory or file (default: scenarios/ next to the "
+    "binary)\n"
+    "  --certs DIR              where the PKI is kept (default: certs/ next to the binary)\n"
+    "  --bind ADDR              listen address (default 127.0.0.1)\n"
+    "  --port-offset N          move every scenario port by N (e.g. for tests)\n"
+    "  --handshake-timeout SEC  cut off clients that do not finish in time (default 10)\n"
+    "  --json                   JSON output (list)\n"
+    "  -h, --help               this help;  -V, --version  the version\n\n"
+    "Exit status: 0 ok, 1 runtime failure, 2 bad input (file:line:column: message).\n"
+    "Start with: tlszoo serve, then curl --cacert certs/ca.pem https://valid.tlszoo.localhost:9400/\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "tlszoo: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'tlszoo --help'.\n");
+    return 2;
+}
+
+/* The directory holding the tlszoo binary, so defaults work from anywhere. */
+static void home_path(const char *name, char *buf, size_t len)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    char *slash;
+
+    if (n <= 0) {
+        snprintf(buf, len, "%s", name);
+        return;
+    }
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    *slash = '\0';
+    /* build/asan/tlszoo lives two levels below the repository. */
+    if (strstr(exe, "/build/") != NULL || (strlen(exe) > 6 && !strcmp(exe + strlen(exe) - 6, "/build"))) {
+        char *b = strstr(exe, "/build");
+        *b = '\0';
+    }
+    snprintf(buf, len, "%s/%s", exe, name);
+}
+
+static int parse_int(const char *arg, const char *what, int min, int max, int *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (*arg == '\0' || *end != '\0' || v < min || v > max) {
+        fprintf(stderr, "tlszoo: %s must be a number from %d to %d, not '%s'\n", what, min, max,
+                arg);
+        return 2;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longs[] = {
+        {"scenarios", required_argument, 0, 's'}, {"certs", required_argument, 0, 'c'},
+        {"bind", required_argument, 0, 'b'},      {"port-offset", required_argument, 0, 'o'},
+        {"handshake-timeout", required_argument, 0, 't'},
+        {"json", no_argument, 0, 'j'},            {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
+    int c;
+
+    home_path("scenarios", o->scenarios, sizeof(o->scenarios));
+    home_path("certs", o->certs, sizeof(o->certs));
+    o->bind = "127.0.0.1";
+    o->handshake_timeout = 10;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "hV", longs, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            snprintf(o->scenarios, sizeof(o->scenarios), "%s", optarg);
+            break;
+        case 'c':
+            snprintf(o->certs, sizeof(o->certs), "%s", optarg);
+            break;
+        case 'b':
+            o->bind = optarg;
+            break;
+        case 'o':
+            if (parse_int(optarg, "--port-offset", -65535, 65535, &o->port_offset) != 0) {
+                return 2;
+            }
+            break;
+        case 't':
+            if (parse_int(optarg, "--handshake-timeout", 1, 3600, &o->handshake_timeout) != 0) {
+                return 2;
+            }
+            break;
+        case 'j':
+            o->json = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            exit(0);
+        case 'V':
+            printf("tlszoo %s\n", ZOO_VERSION);
+            exit(0);
+        default:
+            return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    return 0;
+}
+
+static int run(const char *command, const char *name, struct options *o)
+{
+    static char err[65536];
+    struct zoo_catalog catalog;
+    const struct zoo_scenario *s;
+    int status = 0;
+
+    if (zoo_catalog_load(o->scenarios, o->port_offset, &catalog, err, sizeof(err)) != 0) {
+        fputs(err, stderr);
+        return 2;
+    }
+    if (strcmp(command, "serve") == 0) {
+        struct zoo_serve_options so = {o->certs, o->bind, o->handshake_timeout};
+        status = zoo_serve(&catalog, &so);
+    } else if (strcmp(command, "list") == 0 && o->json) {
+        status = zoo_catalog_print_json(&catalog, o->bind, o->certs, stdout) ? 1 : 0;
+    } else if (strcmp(command, "list") == 0) {
+        zoo_catalog_print_table(&catalog, o->bind, stdout);
+    } else if (strcmp(command, "check") == 0) {
+        printf("%zu scenarios OK\n", catalog.count);
+    } else if ((s = zoo_catalog_find(&catalog, name)) != NULL) {
+        zoo_catalog_explain(s, o->bind, stdout);
+    } else {
+        fprintf(stderr, "tlszoo: no scenario named '%s'; `tlszoo list` shows them all\n", name);
+        status = 2;
+    }
+    zoo_catalog_cleanup(&catalog);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const commands[] = {"serve", "list", "explain", "check"};
+    struct options o = {0};
+    const char *command = "serve", *name = NULL;
+    int status, known = 0;
+
+    if ((status = parse_options(argc, argv, &o)) != 0) {
+        return status;
+    }
+    if (optind < argc) {
+        command = argv[optind++];
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        known |= strcmp(command, commands[i]) == 0;
+    }
+    if (!known) {
+        return usage_error("unknown command '%s'", command);
+    }
+    if (strcmp(command, "explain") == 0) {
+        if (optind >= argc) {
+            return usage_error("%s needs a scenario NAME", "explain");
+        }
+        name = argv[optind++];
+    }
+    if (optind < argc) {
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    }
+    if (zoo_tls_global_init() != 0) {
+        fprintf(stderr, "tlszoo: wolfSSL_Init() failed\n");
+        return 1;
+    }
+    status = run(command, name, &o);
+    zoo_tls_global_cleanup();
+    return status;
+}

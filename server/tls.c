@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
@@ -147,6 +148,20 @@ static int set_groups(WOLFSSL_CTX *ctx, const char *groups)
     return wolfSSL_CTX_set_groups(ctx, ids, n) == WOLFSSL_SUCCESS ? 0 : ZOO_ETLS;
 }
 
+/* A missing or different server_name gets a fatal unrecognized_name alert
+ * (RFC 6066 §3). wolfSSL's own strict mode sends handshake_failure when the
+ * name is absent, hence this callback. */
+static int require_sni(WOLFSSL *ssl, int *alert, void *host)
+{
+    const char *name = wolfSSL_get_servername(ssl, WOLFSSL_SNI_HOST_NAME);
+
+    if (name != NULL && strcasecmp(name, host) == 0) {
+        return 0;
+    }
+    *alert = unrecognized_name;
+    return fatal_return;
+}
+
 static const char *wolf_error(int code, char *buf)
 {
     return wolfSSL_ERR_error_string((unsigned long)code, buf);
@@ -182,14 +197,8 @@ static int configure(WOLFSSL_CTX *ctx, const struct zoo_scenario *s, const struc
         return ZOO_ETLS;
     }
     if (s->sni_require) {
-        /* A missing or different server_name gets a fatal unrecognized_name
-         * alert (RFC 6066 §3). */
-        if (wolfSSL_CTX_UseSNI(ctx, WOLFSSL_SNI_HOST_NAME, s->host, (word16)strlen(s->host)) !=
-            WOLFSSL_SUCCESS) {
-            snprintf(err, len, "wolfSSL_CTX_UseSNI(%s) failed", s->host);
-            return ZOO_ETLS;
-        }
-        wolfSSL_CTX_SNI_SetOptions(ctx, WOLFSSL_SNI_HOST_NAME, WOLFSSL_SNI_ABORT_ON_ABSENCE);
+        wolfSSL_CTX_set_servername_callback(ctx, require_sni);
+        wolfSSL_CTX_set_servername_arg(ctx, s->host);
     }
     if (s->client_auth != ZOO_CLIENT_AUTH_NONE) {
         if ((r = wolfSSL_CTX_load_verify_locations(ctx, client_ca, NULL)) != WOLFSSL_SUCCESS) {

@@ -1,0 +1,28 @@
+/* One client connection: bytes from the socket into our own buffer, through
+ * the TLS engine, one HTTP request answered, then closed. Every connection
+ * ends in exactly one log line saying what happened. */
+#ifndef ZOO_CONN_H
+#define ZOO_CONN_H
+
+#include <sys/socket.h>
+
+struct event_base;
+struct zoo_scenario;
+struct zoo_tls_ctx;
+
+/* What every connection of one listener shares; owned by the server. */
+struct zoo_endpoint {
+    const struct zoo_scenario *scenario;
+    struct zoo_tls_ctx *ctx;
+    int handshake_timeout; /* seconds */
+};
+
+/* Takes over FD (closing it on any failure) and drives it to completion on
+ * BASE. The connection frees itself when done. */
+void zoo_conn_start(struct event_base *base, const struct zoo_endpoint *ep, int fd,
+                    const struct sockaddr *peer, socklen_t peer_len);
+
+/* Ends every open connection with outcome WHY (at shutdown). */
+void zoo_conn_close_all(const char *why);
+
+#endif

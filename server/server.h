@@ -1,0 +1,19 @@
+/* The daemon: binds a listener per scenario, mints certificates, builds TLS
+ * contexts, prints the banner and runs the event loop until a signal. */
+#ifndef ZOO_SERVER_H
+#define ZOO_SERVER_H
+
+#include "scenario.h"
+
+struct zoo_serve_options {
+    const char *certs;     /* PKI directory */
+    const char *bind;      /* default listen address */
+    int handshake_timeout; /* seconds */
+};
+
+/* Serves CATALOG until SIGINT or SIGTERM, writing kernel-chosen ports back
+ * into it. Returns the exit status: 0 after a clean stop, 1 on a runtime
+ * failure, 2 when a port is taken. */
+int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o);
+
+#endif
