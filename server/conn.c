@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alert.h"
+#include "record.h"
 #include "scenario.h"
 #include "tls.h"
 
@@ -23,8 +25,14 @@ enum zoo_conn_state {
     ZOO_CONN_WANT_HANDSHAKE,
     ZOO_CONN_WANT_REQUEST,
     ZOO_CONN_WANT_FLUSH, /* response written; close once it is sent */
-    ZOO_CONN_DONE,
+    ZOO_CONN_DONE,       /* outcome known; close once the output is sent */
+    ZOO_CONN_WANT_EOF,   /* write side shut; waiting for the client to close */
 };
+
+/* How long a finished connection waits for the client's FIN. Closing with
+ * unread input would send a TCP reset, which can destroy our last alert
+ * before the client reads it (RFC 1122 §4.2.2.13). */
+#define ZOO_LINGER_SECONDS 2
 
 struct buf {
     char *data;
@@ -39,6 +47,7 @@ struct zoo_conn {
     struct event *ev_read, *ev_write, *ev_timer;
     struct zoo_tls *tls;
     struct buf in, out;
+    struct zoo_record_scan records;
     size_t in_off;
     bool eof;
     size_t request_len;
@@ -151,8 +160,13 @@ static int flush_out(struct zoo_conn *c)
 static void fail(struct zoo_conn *c, const char *what)
 {
     char why[200];
+    const char *alert = zoo_alert_name(c->records.alert_code);
 
-    zoo_tls_describe(c->tls, why, sizeof(why));
+    if (c->records.alert_level == 2) {
+        snprintf(why, sizeof(why), "client sent alert %s", alert ? alert : "(unknown)");
+    } else {
+        zoo_tls_describe(c->tls, why, sizeof(why));
+    }
     snprintf(c->outcome, sizeof(c->outcome), "%s: %s", what, why);
     c->state = ZOO_CONN_DONE;
 }
@@ -240,6 +254,7 @@ static void step(struct zoo_conn *c)
             break;
         case ZOO_CONN_WANT_FLUSH:
         case ZOO_CONN_DONE:
+        case ZOO_CONN_WANT_EOF:
             break;
         default:
             fprintf(stderr, "tlszoo: bug: connection in unknown state %d\n", c->state);
@@ -249,6 +264,18 @@ static void step(struct zoo_conn *c)
             c->state = next;
         }
     } while (next != c->state && c->state != ZOO_CONN_DONE);
+}
+
+static void linger(struct zoo_conn *c)
+{
+    struct timeval tv = {ZOO_LINGER_SECONDS, 0};
+
+    if (c->eof || shutdown(c->fd, SHUT_WR) != 0) {
+        conn_free(c);
+        return;
+    }
+    c->state = ZOO_CONN_WANT_EOF;
+    evtimer_add(c->ev_timer, &tv);
 }
 
 /* After any progress: flush, then free or wait for the socket. */
@@ -266,7 +293,7 @@ static void settle(struct zoo_conn *c)
         return;
     }
     if (c->state == ZOO_CONN_DONE || c->state == ZOO_CONN_WANT_FLUSH) {
-        conn_free(c);
+        linger(c);
     }
 }
 
@@ -279,6 +306,12 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     (void)what;
     n = recv(fd, buf, sizeof(buf), 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return;
+    }
+    if (c->state == ZOO_CONN_WANT_EOF) {
+        if (n <= 0) {
+            conn_free(c);
+        }
         return;
     }
     if (n < 0) {
@@ -295,6 +328,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         finish(c, "too much unread input from client");
         conn_free(c);
         return;
+    } else {
+        zoo_record_scan_feed(&c->records, (const unsigned char *)buf, (size_t)n);
     }
     step(c);
     if (c->eof && c->state == ZOO_CONN_WANT_REQUEST) {
@@ -316,6 +351,10 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    if (c->state == ZOO_CONN_WANT_EOF) {
+        conn_free(c);
+        return;
+    }
     finish(c, c->state == ZOO_CONN_WANT_HANDSHAKE ? "timeout waiting for the handshake"
                                                    : "timeout waiting for the request");
     conn_free(c);

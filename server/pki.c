@@ -230,6 +230,7 @@ static int key_load_or_make(struct zoo_pki *pki, const char *path, enum zoo_key_
 struct cert_req {
     const char *cn;
     bool ca;
+    bool no_sub_ca; /* pathLenConstraint 0: may issue leaves only */
     const char *key_usage;
     const char *ext_key_usage; /* NULL: none */
     char *const *names;        /* subjectAltName: DNS names and IP addresses */
@@ -328,6 +329,9 @@ static int cert_fill(Cert *cert, const struct cert_req *req)
     }
     set_name(&cert->subject, req->cn);
     cert->isCA = req->ca;
+    cert->basicConstSet = 1; /* leaves say CA:FALSE explicitly */
+    cert->pathLen = 0;
+    cert->pathLenSet = req->no_sub_ca;
     cert->sigType = sig_type(signer, req->sig);
     cert->serialSz = 0; /* random */
     cert->beforeDateSz = encode_time(req->not_before, cert->beforeDate);
@@ -440,6 +444,7 @@ static int open_authorities(struct zoo_pki *pki, char *err, size_t len)
     ca.cn = "tlszoo Intermediate CA";
     ca.key = &pki->intermediate.key;
     ca.issuer = &pki->root;
+    ca.no_sub_ca = true;
     if ((ret = authority_open(pki, &pki->intermediate, "intermediate", ZOO_PKI_INTERMEDIATE, &ca,
                               err, len)) != 0) {
         return ret;
@@ -447,6 +452,7 @@ static int open_authorities(struct zoo_pki *pki, char *err, size_t len)
     ca.cn = "tlszoo Untrusted Root CA (not in ca.pem)";
     ca.key = &pki->untrusted.key;
     ca.issuer = NULL;
+    ca.no_sub_ca = false;
     if ((ret = authority_open(pki, &pki->untrusted, "untrusted-root", ZOO_PKI_UNTRUSTED, &ca, err,
                               len)) != 0) {
         return ret;

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert.h"
+
 void zoo_diag_report(struct zoo_diag *d, struct zoo_mark m, const char *fmt, ...)
 {
     va_list ap;
@@ -506,25 +508,13 @@ static void set_outcome(struct loader *l, yaml_node_t *n)
     }
 }
 
-static const char *alert_name(int i)
-{
-    /* RFC 8446 §6 and the alerts of earlier versions still seen in the wild. */
-    static const char *const names[] = {
-        "close_notify",          "unexpected_message",    "bad_record_mac",
-        "record_overflow",       "handshake_failure",     "bad_certificate",
-        "unsupported_certificate", "certificate_revoked", "certificate_expired",
-        "certificate_unknown",   "illegal_parameter",     "unknown_ca",
-        "access_denied",         "decode_error",          "decrypt_error",
-        "protocol_version",      "insufficient_security", "internal_error",
-        "inappropriate_fallback", "user_canceled",        "missing_extension",
-        "unsupported_extension", "unrecognized_name",     "bad_certificate_status_response",
-        "unknown_psk_identity",  "certificate_required",  "no_application_protocol"};
-    return i < (int)(sizeof(names) / sizeof(names[0])) ? names[i] : NULL;
-}
-
 static void set_alert(struct loader *l, yaml_node_t *n)
 {
-    if (choose(l, n, "alert", alert_name, 27) >= 0) {
+    const char *v = scalar(l, n, "expect.alert");
+
+    if (v != NULL && zoo_alert_code(v) < 0) {
+        report(l, n, "unknown alert '%s' (use the RFC 8446 name, e.g. certificate_expired)", v);
+    } else if (v != NULL) {
         set_string(l, n, "expect.alert", &l->s->expect.alert);
     }
 }

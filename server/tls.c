@@ -9,6 +9,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
+#include "alert.h"
 #include "error.h"
 
 struct zoo_tls_ctx {
@@ -314,6 +315,12 @@ void zoo_tls_close(struct zoo_tls *tls)
     wolfSSL_shutdown(tls->ssl);
 }
 
+static const char *alert_name(int code)
+{
+    const char *name = zoo_alert_name(code);
+    return name ? name : "(unknown)";
+}
+
 void zoo_tls_describe(struct zoo_tls *tls, char *buf, size_t len)
 {
     WOLFSSL_ALERT_HISTORY h = {{0, 0}, {0, 0}};
@@ -322,10 +329,10 @@ void zoo_tls_describe(struct zoo_tls *tls, char *buf, size_t len)
     wolfSSL_get_alert_history(tls->ssl, &h);
     if (h.last_rx.code > 0 && h.last_rx.level == alert_fatal) {
         snprintf(buf, len, "client sent alert %s",
-                 wolfSSL_alert_desc_string_long(h.last_rx.code));
+                 alert_name(h.last_rx.code));
     } else if (h.last_tx.code > 0 && h.last_tx.level == alert_fatal) {
         snprintf(buf, len, "server sent alert %s (%s)",
-                 wolfSSL_alert_desc_string_long(h.last_tx.code),
+                 alert_name(h.last_tx.code),
                  wolf_error(tls->last_error, why));
     } else if (tls->last_error != 0) {
         snprintf(buf, len, "%s", wolf_error(tls->last_error, why));
