@@ -2,19 +2,26 @@
 #include <check.h>
 #include <stdlib.h>
 
+#include "tls.h"
+
 Suite *config_suite(void);
 Suite *reltime_suite(void);
 Suite *pki_suite(void);
 
 int main(void)
 {
-    SRunner *sr = srunner_create(config_suite());
+    SRunner *sr;
     int failed;
 
+    if (zoo_tls_global_init() != 0) {
+        return EXIT_FAILURE;
+    }
+    sr = srunner_create(config_suite());
     srunner_add_suite(sr, reltime_suite());
     srunner_add_suite(sr, pki_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    zoo_tls_global_cleanup();
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
