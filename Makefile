@@ -22,7 +22,8 @@ $(STAMP): scripts/deps.sh
 
 build/obj/%.o: server/%.c $(STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $$(pkg-config --cflags $(PKGS)) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) $$(pkg-config --cflags $(PKGS)) -c $< -o $@
 
 tlszoo: build/obj/main.o $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $$(pkg-config --libs $(PKGS))
@@ -42,13 +43,14 @@ integration: tlszoo
 
 # The same suites again, built with AddressSanitizer and UBSan.
 asan: $(STAMP)
-	$(MAKE) --no-print-directory BUILD_SAN=1 -C . build/asan/tlszoo build/asan/unit-tests
-	cd tests/unit && ../../build/asan/unit-tests
+	$(MAKE) --no-print-directory build/asan/tlszoo build/asan/unit-tests
+	cd tests/unit && CK_FORK=no ../../build/asan/unit-tests
 	TLSZOO=build/asan/tlszoo python3 tests/integration/run.py
 
 build/asan/obj/%.o: server/%.c $(STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SAN) $$(pkg-config --cflags $(PKGS)) -c $< -o $@
+	@echo "  CC      $< (sanitizers)"
+	@$(CC) $(CFLAGS) $(SAN) $$(pkg-config --cflags $(PKGS)) -c $< -o $@
 
 ASAN_OBJS := $(SRCS:server/%.c=build/asan/obj/%.o)
 build/asan/tlszoo: build/asan/obj/main.o $(ASAN_OBJS)

@@ -99,7 +99,9 @@ static int list_dir(const char *dir, char ***out, size_t *n, struct zoo_diag *d)
         count++;
     }
     closedir(dp);
-    qsort(names, count, sizeof(*names), by_name);
+    if (count > 0) {
+        qsort(names, count, sizeof(*names), by_name);
+    }
     *out = names;
     *n = count;
     return 0;

@@ -48,6 +48,7 @@ struct zoo_conn {
     struct zoo_tls *tls;
     struct buf in, out;
     struct zoo_record_scan records;
+    size_t bytes_in;
     size_t in_off;
     bool eof;
     size_t request_len;
@@ -152,11 +153,16 @@ static int flush_out(struct zoo_conn *c)
         }
         sent += (size_t)n;
     }
-    memmove(c->out.data, c->out.data + sent, c->out.len - sent);
-    c->out.len -= sent;
+    if (sent > 0) {
+        memmove(c->out.data, c->out.data + sent, c->out.len - sent);
+        c->out.len -= sent;
+    }
     return 0;
 }
 
+/* Says why the connection failed: a client alert seen in the byte stream
+ * comes first (it explains what follows), then a close by the client, then
+ * whatever the TLS engine reports. */
 static void fail(struct zoo_conn *c, const char *what)
 {
     char why[200];
@@ -164,6 +170,9 @@ static void fail(struct zoo_conn *c, const char *what)
 
     if (c->records.alert_level == 2) {
         snprintf(why, sizeof(why), "client sent alert %s", alert ? alert : "(unknown)");
+    } else if (c->eof) {
+        snprintf(why, sizeof(why), "closed by client%s",
+                 c->bytes_in ? "" : " before sending anything");
     } else {
         zoo_tls_describe(c->tls, why, sizeof(why));
     }
@@ -176,9 +185,8 @@ static enum zoo_conn_state on_handshake(struct zoo_conn *c)
     char what[200];
     int st = zoo_tls_handshake(c->tls);
 
-    if (st == ZOO_TLS_WANT_READ) {
-        return c->eof ? (finish(c, "closed by client during handshake"), ZOO_CONN_DONE)
-                      : ZOO_CONN_WANT_HANDSHAKE;
+    if (st == ZOO_TLS_WANT_READ && !c->eof) {
+        return ZOO_CONN_WANT_HANDSHAKE;
     }
     if (st != ZOO_TLS_OK) {
         fail(c, "handshake failed");
@@ -329,6 +337,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         conn_free(c);
         return;
     } else {
+        c->bytes_in += (size_t)n;
         zoo_record_scan_feed(&c->records, (const unsigned char *)buf, (size_t)n);
     }
     step(c);

@@ -522,17 +522,25 @@ void zoo_leaf_cleanup(struct zoo_leaf *leaf)
     memset(leaf, 0, sizeof(*leaf));
 }
 
+/* A NUL-terminated heap copy of LEN bytes of PEM text. */
+static char *text_copy(const byte *data, size_t len)
+{
+    char *copy = malloc(len + 1);
+
+    if (copy != NULL) {
+        memcpy(copy, data, len);
+        copy[len] = '\0';
+    }
+    return copy;
+}
+
 static char *slurp(const char *path, size_t *len)
 {
     byte buf[PEM_MAX * 4];
     int n = read_file(path, buf, sizeof(buf));
-    char *copy = n > 0 ? malloc((size_t)n) : NULL;
 
-    if (copy != NULL) {
-        memcpy(copy, buf, (size_t)n);
-        *len = (size_t)n;
-    }
-    return copy;
+    *len = n > 0 ? (size_t)n : 0;
+    return n > 0 ? text_copy(buf, (size_t)n) : NULL;
 }
 
 static struct authority *leaf_issuer(struct zoo_pki *pki, enum zoo_issuer i)
@@ -574,10 +582,10 @@ static int write_leaf(struct zoo_pki *pki, const struct zoo_scenario *s,
         n += m;
     }
     zoo_pki_leaf_path(pki->dir, s->name, ".chain.pem", path, sizeof(path));
-    if (write_file(path, pem, (size_t)n, 0644) != 0 || (out->chain_pem = malloc((size_t)n)) == NULL) {
+    if (write_file(path, pem, (size_t)n, 0644) != 0 ||
+        (out->chain_pem = text_copy(pem, (size_t)n)) == NULL) {
         return ZOO_EIO;
     }
-    memcpy(out->chain_pem, pem, (size_t)n);
     out->chain_len = (size_t)n;
     return 0;
 }
@@ -616,10 +624,9 @@ static int mint_leaf(struct zoo_pki *pki, const struct zoo_scenario *s, time_t n
         return ZOO_ECRYPTO;
     }
     key_free(&key);
-    if ((out->key_pem = malloc((size_t)n)) == NULL) {
+    if ((out->key_pem = text_copy(pem, (size_t)n)) == NULL) {
         return ZOO_ENOMEM;
     }
-    memcpy(out->key_pem, pem, (size_t)n);
     out->key_len = (size_t)n;
     if ((ret = write_leaf(pki, s, req.issuer, der, der_len, out)) != 0) {
         snprintf(err, len, "scenario '%s': cannot write leaf into %s/leaf", s->name, pki->dir);

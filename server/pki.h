@@ -20,7 +20,8 @@
 
 struct zoo_pki;
 
-/* What a scenario's server presents: PEM chain (leaf first) and key. */
+/* What a scenario's server presents: PEM chain (leaf first) and key, both
+ * NUL-terminated text. */
 struct zoo_leaf {
     char *chain_pem;
     size_t chain_len;
