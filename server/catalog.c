@@ -71,6 +71,7 @@ static json_t *string_or_null(const char *v)
 static json_t *tls_json(const struct zoo_scenario *s)
 {
     json_t *versions = json_array();
+    char ciphers[4096];
 
     for (unsigned bit = ZOO_TLS10; bit <= ZOO_TLS13; bit <<= 1) {
         if (s->versions & bit) {
@@ -78,7 +79,10 @@ static json_t *tls_json(const struct zoo_scenario *s)
         }
     }
     return json_pack("{s:o, s:o, s:o}", "versions", versions, "ciphers",
-                     string_or_null(s->ciphers), "groups", string_or_null(s->groups));
+                     zoo_tls_effective_ciphers(s, ciphers, sizeof(ciphers)) == 0
+                         ? json_string(ciphers)
+                         : json_null(),
+                     "groups", string_or_null(s->groups));
 }
 
 static json_t *cert_json(const struct zoo_scenario *s, const char *certs)

@@ -12,6 +12,21 @@
 #include "alert.h"
 #include "error.h"
 
+/* The suites of a scenario that names none: forward secret AEAD only, as in
+ * Mozilla's "intermediate" profile. wolfSSL's own default, built with the
+ * legacy algorithms the zoo needs, would also accept RC4, 3DES and NULL,
+ * a second defect in every scenario. */
+static const char secure_ciphers[] =
+    "TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:"
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+static const char *ciphers_of(const struct zoo_scenario *s)
+{
+    return s->ciphers ? s->ciphers : secure_ciphers;
+}
+
 struct zoo_tls_ctx {
     WOLFSSL_CTX *ctx;
 };
@@ -105,6 +120,64 @@ int zoo_tls_check(const struct zoo_scenario *s, char *err, size_t len)
     return ret;
 }
 
+/* Whether the server can use SUITE (an IANA name) with a KEY certificate:
+ * TLS 1.3 suites work with any key, TLS 1.2 suites name their signature
+ * algorithm, and DHE needs parameters the zoo does not configure. */
+static bool usable(const char *suite, enum zoo_key_type key)
+{
+    bool rsa = key >= ZOO_KEY_RSA1024;
+
+    if (strstr(suite, "_WITH_") == NULL) {
+        return true;
+    }
+    if (strstr(suite, "_DHE_") != NULL) {
+        return false;
+    }
+    if (strstr(suite, "_ECDSA_") != NULL) {
+        return !rsa;
+    }
+    return strstr(suite, "_RSA_") == NULL || rsa;
+}
+
+int zoo_tls_effective_ciphers(const struct zoo_scenario *s, char *buf, size_t len)
+{
+    /* A server object needs a key; a client one lists the same suites. */
+    WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfSSLv23_client_method());
+    WOLFSSL *ssl = NULL;
+    WOLF_STACK_OF(WOLFSSL_CIPHER) *suites;
+    unsigned low = s->versions & -s->versions, high = low;
+    size_t used = 0;
+    int ret = ZOO_ETLS;
+
+    while ((s->versions & ~(high * 2 - 1)) != 0) {
+        high <<= 1;
+    }
+    buf[0] = '\0';
+    if (ctx == NULL || wolfSSL_CTX_set_min_proto_version(ctx, wolf_version(low)) != WOLFSSL_SUCCESS ||
+        wolfSSL_CTX_set_max_proto_version(ctx, wolf_version(high)) != WOLFSSL_SUCCESS ||
+        wolfSSL_CTX_set_cipher_list(ctx, ciphers_of(s)) != WOLFSSL_SUCCESS ||
+        (ssl = wolfSSL_new(ctx)) == NULL || (suites = wolfSSL_get_ciphers_compat(ssl)) == NULL) {
+        goto out;
+    }
+    for (int i = 0; i < wolfSSL_sk_SSL_CIPHER_num(suites); i++) {
+        const char *name = wolfSSL_CIPHER_get_name(wolfSSL_sk_SSL_CIPHER_value(suites, i));
+        int n;
+        if (!usable(name, s->cert.key)) {
+            continue;
+        }
+        n = snprintf(buf + used, len - used, "%s%s", used ? ":" : "", name);
+        if (n < 0 || (size_t)n >= len - used) {
+            goto out;
+        }
+        used += (size_t)n;
+    }
+    ret = 0;
+out:
+    wolfSSL_free(ssl);
+    wolfSSL_CTX_free(ctx);
+    return ret;
+}
+
 static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *arg)
 {
     struct zoo_tls *tls = arg;
@@ -176,8 +249,8 @@ static int configure(WOLFSSL_CTX *ctx, const struct zoo_scenario *s, const struc
     char why[WOLFSSL_MAX_ERROR_SZ];
     int r;
 
-    if (s->ciphers != NULL && wolfSSL_CTX_set_cipher_list(ctx, s->ciphers) != WOLFSSL_SUCCESS) {
-        snprintf(err, len, "wolfSSL_CTX_set_cipher_list(\"%s\") failed", s->ciphers);
+    if (wolfSSL_CTX_set_cipher_list(ctx, ciphers_of(s)) != WOLFSSL_SUCCESS) {
+        snprintf(err, len, "wolfSSL_CTX_set_cipher_list(\"%s\") failed", ciphers_of(s));
         return ZOO_ETLS;
     }
     if (s->groups != NULL && set_groups(ctx, s->groups) != 0) {

@@ -38,6 +38,10 @@ void zoo_tls_global_cleanup(void);
  * reporting "file:line:column: message" into ERR. 0 or ZOO_EINVAL. */
 int zoo_tls_check(const struct zoo_scenario *s, char *err, size_t len);
 
+/* The suites S's server will accept, in preference order, colon-separated
+ * into BUF. 0 or ZOO_ETLS. */
+int zoo_tls_effective_ciphers(const struct zoo_scenario *s, char *buf, size_t len);
+
 /* Builds S's context presenting LEAF; CLIENT_CA is the PEM file of the CA
  * that client certificates must chain to. NULL on failure, with ERR. */
 struct zoo_tls_ctx *zoo_tls_ctx_new(const struct zoo_scenario *s, const struct zoo_leaf *leaf,
