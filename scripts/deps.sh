@@ -9,7 +9,7 @@ prefix="$top/build/deps"
 stamp="$prefix/.stamp"
 work="$top/build/wolfssl-src"
 # Bump when the configure flags below change, so the stamp is invalidated.
-recipe=7
+recipe=8
 
 packages=(build-essential pkg-config autoconf automake libtool dpkg-dev
           libyaml-dev check libevent-dev libjansson-dev
@@ -79,7 +79,7 @@ build_wolfssl() {
     say "configuring wolfSSL ($(cd "$work" && ls ./*.dsc))"
     cd "$src"
     [ -x configure ] || ./autogen.sh >&2
-    CFLAGS="-O2 -DWOLFSSL_STATIC_RSA -DWOLFSSL_STATIC_DH -DHAVE_EX_DATA -DWOLFSSL_ALT_NAMES -DKEEP_PEER_CERT" \
+    CFLAGS="-O2 -DWOLFSSL_STATIC_RSA -DWOLFSSL_STATIC_DH -DHAVE_EX_DATA -DWOLFSSL_ALT_NAMES -DKEEP_PEER_CERT -DHAVE_SECRET_CALLBACK" \
     ./configure --prefix="$prefix" --enable-static --disable-shared \
         --disable-examples --disable-crypttests --disable-benchmark \
         --enable-tlsv10 --enable-oldtls --enable-sslv3 \
@@ -88,7 +88,7 @@ build_wolfssl() {
         --enable-certgen --enable-certreq --enable-certext --enable-keygen \
         --enable-sni --enable-alpn --enable-ocsp --enable-crl --enable-session-ticket \
         --enable-secure-renegotiation --enable-extended-master \
-        --enable-opensslextra --enable-opensslall --enable-keylog-export --enable-supportedcurves \
+        --enable-opensslextra --enable-opensslall --enable-supportedcurves \
         --enable-sp --enable-sp-asm --enable-intelasm --enable-sp-math-all \
         --enable-harden >&2
     say "building wolfSSL"
