@@ -87,17 +87,15 @@ static json_t *tls_json(const struct zoo_scenario *s)
 
 static json_t *cert_json(const struct zoo_scenario *s, const char *certs)
 {
-    char cert[PATH_MAX], key[PATH_MAX], chain[PATH_MAX];
+    char cert[PATH_MAX], key[PATH_MAX];
 
     zoo_pki_leaf_path(certs, s->name, ".pem", cert, sizeof(cert));
     zoo_pki_leaf_path(certs, s->name, ".key", key, sizeof(key));
-    zoo_pki_leaf_path(certs, s->name, ".chain.pem", chain, sizeof(chain));
     return json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}", "key", zoo_key_type_name(s->cert.key),
                      "issuer", zoo_issuer_name(s->cert.issuer), "chain", zoo_chain_name(s->chain),
                      "signature", zoo_signature_name(s->cert.signature), "cert_file",
                      s->cert.file ? s->cert.file : cert, "key_file",
                      s->cert.key_file ? s->cert.key_file : key);
-    (void)chain;
 }
 
 static json_t *scenario_json(const struct zoo_scenario *s, const char *bind, const char *certs)
@@ -131,12 +129,10 @@ static json_t *scenario_json(const struct zoo_scenario *s, const char *bind, con
     return o;
 }
 
-int zoo_catalog_print_json(const struct zoo_catalog *c, const char *bind, const char *certs,
-                           FILE *out)
+json_t *zoo_catalog_json(const struct zoo_catalog *c, const char *bind, const char *certs)
 {
     char ca[PATH_MAX], inter[PATH_MAX], untrusted[PATH_MAX], client[PATH_MAX], key[PATH_MAX];
-    json_t *list = json_array(), *root;
-    int ret;
+    json_t *list = json_array();
 
     for (size_t i = 0; i < c->count; i++) {
         json_array_append_new(list, scenario_json(&c->items[i], bind, certs));
@@ -146,9 +142,17 @@ int zoo_catalog_print_json(const struct zoo_catalog *c, const char *bind, const 
     zoo_pki_path(certs, ZOO_PKI_UNTRUSTED, untrusted, sizeof(untrusted));
     zoo_pki_path(certs, ZOO_PKI_CLIENT_CERT, client, sizeof(client));
     zoo_pki_path(certs, ZOO_PKI_CLIENT_KEY, key, sizeof(key));
-    root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "ca_file", ca, "intermediate_file", inter,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "ca_file", ca, "intermediate_file", inter,
                      "untrusted_root_file", untrusted, "client_cert_file", client,
                      "client_key_file", key, "scenarios", list);
+}
+
+int zoo_catalog_print_json(const struct zoo_catalog *c, const char *bind, const char *certs,
+                           FILE *out)
+{
+    json_t *root = zoo_catalog_json(c, bind, certs);
+    int ret;
+
     if (root == NULL) {
         return ZOO_ENOMEM;
     }

@@ -3,6 +3,7 @@
 #ifndef ZOO_CATALOG_H
 #define ZOO_CATALOG_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "scenario.h"
@@ -19,7 +20,11 @@ const char *zoo_catalog_bind(const struct zoo_scenario *s, const char *bind);
 /* One row per scenario: name, URL, defect, what a correct client does. */
 void zoo_catalog_print_table(const struct zoo_catalog *c, const char *bind, FILE *out);
 
-/* The manifest with absolute certificate paths under CERTS. 0 or ZOO_ENOMEM. */
+/* The manifest with absolute certificate paths under CERTS: a new object,
+ * NULL when out of memory. */
+json_t *zoo_catalog_json(const struct zoo_catalog *c, const char *bind, const char *certs);
+
+/* The manifest, printed. 0, ZOO_ENOMEM or ZOO_EIO. */
 int zoo_catalog_print_json(const struct zoo_catalog *c, const char *bind, const char *certs,
                            FILE *out);
 

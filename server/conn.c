@@ -1,10 +1,10 @@
 /* The connection state machine. The socket is read into the connection's
- * own input buffer and wolfSSL pulls from it through callbacks; whatever
- * wolfSSL writes goes to an output buffer flushed when the socket allows.
- * States name what the connection waits for. */
+ * own input buffer; the ClientHello is parsed from it before any TLS state
+ * is allocated, then wolfSSL pulls the same bytes through callbacks, and
+ * whatever it writes goes to an output buffer flushed when the socket
+ * allows. States name what the connection waits for. */
 #include "conn.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -13,26 +13,31 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "alert.h"
+#include "addr.h"
+#include "events.h"
+#include "hello.h"
+#include "outcome.h"
 #include "record.h"
+#include "report.h"
 #include "scenario.h"
 #include "tls.h"
 
-#define ZOO_IN_MAX (64 * 1024)  /* more unconsumed input than this is hostile */
+#define ZOO_IN_MAX (64 * 1024 + 5 * 5) /* a maximal hello in small records; more is hostile */
 #define ZOO_REQUEST_MAX 8192
 
+/* How long a finished connection waits for the client's FIN. Closing with
+ * unread input would send a TCP reset, which can destroy our last alert
+ * before the client reads it (RFC 1122 §4.2.2.13). */
+#define ZOO_LINGER_SECONDS 2
+
 enum zoo_conn_state {
+    ZOO_CONN_WANT_HELLO,
     ZOO_CONN_WANT_HANDSHAKE,
     ZOO_CONN_WANT_REQUEST,
     ZOO_CONN_WANT_FLUSH, /* response written; close once it is sent */
     ZOO_CONN_DONE,       /* outcome known; close once the output is sent */
     ZOO_CONN_WANT_EOF,   /* write side shut; waiting for the client to close */
 };
-
-/* How long a finished connection waits for the client's FIN. Closing with
- * unread input would send a TCP reset, which can destroy our last alert
- * before the client reads it (RFC 1122 §4.2.2.13). */
-#define ZOO_LINGER_SECONDS 2
 
 struct buf {
     char *data;
@@ -42,17 +47,19 @@ struct buf {
 struct zoo_conn {
     const struct zoo_endpoint *ep;
     int fd;
-    char peer[64];
     enum zoo_conn_state state;
     struct event *ev_read, *ev_write, *ev_timer;
+    struct zoo_hello *hello;
     struct zoo_tls *tls;
     struct buf in, out;
-    struct zoo_record_scan records;
-    size_t bytes_in;
-    size_t in_off;
+    size_t in_off; /* bytes of IN the TLS engine has consumed */
     bool eof;
+    struct zoo_record_scan records;
+    struct timespec started_mono;
+    struct zoo_report report;
+    bool handshake_done;
+    bool reported;
     size_t request_len;
-    char outcome[256];
     struct zoo_conn *prev, *next; /* all open connections, for shutdown */
 };
 
@@ -100,23 +107,74 @@ static int conn_send(void *arg, const char *src, int len)
     return buf_append(&c->out, src, (size_t)len);
 }
 
-static void finish(struct zoo_conn *c, const char *outcome)
+static double elapsed_ms(const struct zoo_conn *c)
 {
-    if (c->outcome[0] == '\0') {
-        snprintf(c->outcome, sizeof(c->outcome), "%s", outcome);
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - c->started_mono.tv_sec) * 1e3 +
+           (double)(now.tv_nsec - c->started_mono.tv_nsec) / 1e6;
+}
+
+/* Settles the outcome once; later calls keep the first (errors are sticky). */
+static void conclude(struct zoo_conn *c, enum zoo_result result, const char *detail)
+{
+    if (c->reported) {
+        return;
+    }
+    c->reported = true;
+    c->report.result = result;
+    if (detail != NULL) {
+        snprintf(c->report.detail, sizeof(c->report.detail), "%s", detail);
+    }
+    if (c->report.handshake_ms == 0) {
+        c->report.handshake_ms = elapsed_ms(c);
     }
     c->state = ZOO_CONN_DONE;
 }
 
+/* Classifies a failed handshake from everything seen so far. */
+static void conclude_failure(struct zoo_conn *c, bool reset)
+{
+    struct zoo_tls_info info = {.alert_received = -1, .alert_sent = -1};
+    struct zoo_failure f = {c->ep->scenario, c->hello, &info, -1, c->eof, reset,
+                            c->report.bytes_out > 0};
+
+    if (c->reported) {
+        return;
+    }
+    if (c->tls != NULL) {
+        zoo_tls_get_info(c->tls, &info);
+    }
+    if (c->records.alert_level == 2) {
+        f.plaintext_alert = c->records.alert_code;
+    }
+    zoo_outcome_failure(&f, &c->report);
+    conclude(c, c->report.result, NULL);
+}
+
+/* Settles an outcome not settled yet: after the handshake it is completed,
+ * before it the failure is classified from what was seen. */
+static void conclude_anyway(struct zoo_conn *c, bool reset)
+{
+    if (c->handshake_done) {
+        conclude(c, ZOO_RESULT_COMPLETED, "connection ended before a complete request");
+    } else {
+        conclude_failure(c, reset);
+    }
+}
+
 static void conn_free(struct zoo_conn *c)
 {
-    printf("%-22s %-22s %s\n", c->ep->scenario->name, c->peer, c->outcome);
-    fflush(stdout);
+    conclude_anyway(c, false);
+    c->report.hello = c->hello;
+    zoo_events_emit(c->ep->events, &c->report);
     event_free(c->ev_read);
     event_free(c->ev_write);
     event_free(c->ev_timer);
     zoo_tls_free(c->tls);
     close(c->fd);
+    free(c->hello);
     free(c->in.data);
     free(c->out.data);
     if (c->prev != NULL) {
@@ -130,11 +188,15 @@ static void conn_free(struct zoo_conn *c)
     free(c);
 }
 
-void zoo_conn_close_all(const char *why)
+void zoo_conn_close_all(void)
 {
     while (open_list != NULL) {
-        finish(open_list, why);
-        conn_free(open_list);
+        struct zoo_conn *c = open_list;
+        if (!c->handshake_done) {
+            c->report.stage = c->report.bytes_out ? ZOO_STAGE_HANDSHAKE : ZOO_STAGE_HELLO;
+            conclude(c, ZOO_RESULT_CLOSED, "server stopped before the handshake finished");
+        }
+        conn_free(c);
     }
 }
 
@@ -156,44 +218,75 @@ static int flush_out(struct zoo_conn *c)
     if (sent > 0) {
         memmove(c->out.data, c->out.data + sent, c->out.len - sent);
         c->out.len -= sent;
+        c->report.bytes_out += sent;
     }
     return 0;
 }
 
-/* Says why the connection failed: a client alert seen in the byte stream
- * comes first (it explains what follows), then a close by the client, then
- * whatever the TLS engine reports. */
-static void fail(struct zoo_conn *c, const char *what)
+static void hex_prefix(const char *data, size_t len, char *out, size_t cap)
 {
-    char why[200];
-    const char *alert = zoo_alert_name(c->records.alert_code);
+    size_t n = len < (cap - 1) / 2 ? len : (cap - 1) / 2;
 
-    if (c->records.alert_level == 2) {
-        snprintf(why, sizeof(why), "client sent alert %s", alert ? alert : "(unknown)");
-    } else if (c->eof) {
-        snprintf(why, sizeof(why), "closed by client%s",
-                 c->bytes_in ? "" : " before sending anything");
-    } else {
-        zoo_tls_describe(c->tls, why, sizeof(why));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(out + 2 * i, 3, "%02x", (unsigned char)data[i]);
     }
-    snprintf(c->outcome, sizeof(c->outcome), "%s: %s", what, why);
-    c->state = ZOO_CONN_DONE;
+    out[2 * n] = '\0';
+}
+
+static enum zoo_conn_state on_hello(struct zoo_conn *c)
+{
+    struct zoo_tls_io io = {c, conn_recv, conn_send};
+    char why[160];
+    int st;
+
+    if (c->hello == NULL && (c->hello = malloc(sizeof(*c->hello))) == NULL) {
+        conclude(c, ZOO_RESULT_MALFORMED, "out of memory");
+        return ZOO_CONN_DONE;
+    }
+    st = zoo_hello_parse((const uint8_t *)c->in.data, c->in.len, c->hello, why, sizeof(why));
+    if (st == ZOO_HELLO_NEED_MORE && !c->eof) {
+        return ZOO_CONN_WANT_HELLO;
+    }
+    if (st != ZOO_HELLO_OK) {
+        hex_prefix(c->in.data, c->in.len, c->report.first_bytes, sizeof(c->report.first_bytes));
+        free(c->hello);
+        c->hello = NULL;
+        if (st == ZOO_HELLO_NEED_MORE) { /* end of stream inside the hello */
+            c->report.stage = ZOO_STAGE_HELLO;
+            conclude(c, c->in.len ? ZOO_RESULT_MALFORMED : ZOO_RESULT_CLOSED,
+                     c->in.len ? "truncated ClientHello: the client closed mid-message" : NULL);
+        } else {
+            conclude(c, ZOO_RESULT_MALFORMED, why);
+        }
+        return ZOO_CONN_DONE;
+    }
+    if ((c->tls = zoo_tls_new(c->ep->ctx, &io)) == NULL) {
+        conclude(c, ZOO_RESULT_MALFORMED, "out of memory");
+        return ZOO_CONN_DONE;
+    }
+    return ZOO_CONN_WANT_HANDSHAKE;
 }
 
 static enum zoo_conn_state on_handshake(struct zoo_conn *c)
 {
-    char what[200];
+    struct zoo_tls_info info;
     int st = zoo_tls_handshake(c->tls);
 
     if (st == ZOO_TLS_WANT_READ && !c->eof) {
         return ZOO_CONN_WANT_HANDSHAKE;
     }
     if (st != ZOO_TLS_OK) {
-        fail(c, "handshake failed");
+        conclude_failure(c, false);
         return ZOO_CONN_DONE;
     }
-    zoo_tls_describe(c->tls, what, sizeof(what));
-    snprintf(c->outcome, sizeof(c->outcome), "handshake completed (%s), no request", what);
+    c->report.handshake_ms = elapsed_ms(c);
+    zoo_tls_get_info(c->tls, &info);
+    memcpy(c->report.version, info.version, sizeof(info.version));
+    memcpy(c->report.cipher, info.cipher, sizeof(info.cipher));
+    memcpy(c->report.client_subject, info.client_subject, sizeof(info.client_subject));
+    memcpy(c->report.client_issuer, info.client_issuer, sizeof(info.client_issuer));
+    c->report.stage = ZOO_STAGE_APPLICATION;
+    c->handshake_done = true;
     return ZOO_CONN_WANT_REQUEST;
 }
 
@@ -213,37 +306,33 @@ static void respond(struct zoo_conn *c)
                  "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n"
                  "Content-Length: %d\r\nConnection: close\r\nX-Tlszoo-Scenario: %s\r\n\r\n",
                  n, s->name);
-    if (zoo_tls_write(c->tls, head, (size_t)m) != ZOO_TLS_OK ||
-        zoo_tls_write(c->tls, body, (size_t)n) != ZOO_TLS_OK) {
-        fail(c, "response failed");
-        return;
+    if (zoo_tls_write(c->tls, head, (size_t)m) == ZOO_TLS_OK &&
+        zoo_tls_write(c->tls, body, (size_t)n) == ZOO_TLS_OK) {
+        zoo_tls_close(c->tls);
     }
-    zoo_tls_close(c->tls);
 }
 
 static enum zoo_conn_state on_request(struct zoo_conn *c)
 {
-    char buf[2048], what[200];
+    char buf[2048];
     size_t got;
     int st;
 
     while ((st = zoo_tls_read(c->tls, buf, sizeof(buf), &got)) == ZOO_TLS_OK) {
         bool end = memmem(buf, got, "\r\n\r\n", 4) != NULL || memmem(buf, got, "\n\n", 2);
+        c->report.app_data = true;
         c->request_len += got;
         if (end || c->request_len >= ZOO_REQUEST_MAX) {
-            zoo_tls_describe(c->tls, what, sizeof(what));
-            snprintf(c->outcome, sizeof(c->outcome), "completed (%s), request answered", what);
             respond(c);
-            return c->state == ZOO_CONN_DONE ? ZOO_CONN_DONE : ZOO_CONN_WANT_FLUSH;
+            conclude(c, ZOO_RESULT_COMPLETED, NULL);
+            return ZOO_CONN_WANT_FLUSH;
         }
     }
     if (st == ZOO_TLS_WANT_READ && !c->eof) {
         return ZOO_CONN_WANT_REQUEST;
     }
-    if (st == ZOO_TLS_FAILED) {
-        fail(c, "after handshake");
-    }
-    return ZOO_CONN_DONE; /* closed without a (complete) request: outcome already says so */
+    conclude(c, ZOO_RESULT_COMPLETED, c->report.app_data ? "client closed mid-request" : NULL);
+    return ZOO_CONN_DONE;
 }
 
 /* Runs the state machine as far as the buffered input allows. */
@@ -252,8 +341,10 @@ static void step(struct zoo_conn *c)
     enum zoo_conn_state next;
 
     do {
-        next = c->state;
         switch (c->state) {
+        case ZOO_CONN_WANT_HELLO:
+            next = on_hello(c);
+            break;
         case ZOO_CONN_WANT_HANDSHAKE:
             next = on_handshake(c);
             break;
@@ -263,15 +354,16 @@ static void step(struct zoo_conn *c)
         case ZOO_CONN_WANT_FLUSH:
         case ZOO_CONN_DONE:
         case ZOO_CONN_WANT_EOF:
-            break;
+            return;
         default:
             fprintf(stderr, "tlszoo: bug: connection in unknown state %d\n", c->state);
             abort();
         }
-        if (c->state != ZOO_CONN_DONE) {
-            c->state = next;
+        if (next == c->state) {
+            return;
         }
-    } while (next != c->state && c->state != ZOO_CONN_DONE);
+        c->state = next;
+    } while (true);
 }
 
 static void linger(struct zoo_conn *c)
@@ -290,9 +382,7 @@ static void linger(struct zoo_conn *c)
 static void settle(struct zoo_conn *c)
 {
     if (flush_out(c) != 0) {
-        if (c->state != ZOO_CONN_DONE && c->state != ZOO_CONN_WANT_FLUSH) {
-            finish(c, "connection reset by client");
-        }
+        conclude_anyway(c, true);
         conn_free(c);
         return;
     }
@@ -305,45 +395,56 @@ static void settle(struct zoo_conn *c)
     }
 }
 
-static void on_readable(evutil_socket_t fd, short what, void *arg)
+/* Reads what the socket has into IN; false when the connection is over. */
+static bool read_input(struct zoo_conn *c, int fd)
 {
-    struct zoo_conn *c = arg;
     char buf[16384];
-    ssize_t n;
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
 
-    (void)what;
-    n = recv(fd, buf, sizeof(buf), 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        return;
-    }
-    if (c->state == ZOO_CONN_WANT_EOF) {
-        if (n <= 0) {
-            conn_free(c);
-        }
-        return;
+        return true;
     }
     if (n < 0) {
-        finish(c, c->state == ZOO_CONN_WANT_HANDSHAKE ? "connection reset during handshake"
-                                                       : "connection reset by client");
+        conclude_anyway(c, true);
         conn_free(c);
-        return;
+        return false;
     }
     if (n == 0) {
         c->eof = true;
         event_del(c->ev_read);
-    } else if (c->in.len - c->in_off + (size_t)n > ZOO_IN_MAX ||
-               buf_append(&c->in, buf, (size_t)n) != 0) {
-        finish(c, "too much unread input from client");
-        conn_free(c);
+        return true;
+    }
+    c->report.bytes_in += (uint64_t)n;
+    zoo_record_scan_feed(&c->records, (const unsigned char *)buf, (size_t)n);
+    if (c->in.len - c->in_off + (size_t)n > ZOO_IN_MAX || buf_append(&c->in, buf, (size_t)n) != 0) {
+        if (c->handshake_done) {
+            conclude(c, ZOO_RESULT_COMPLETED, "client sent more than the server reads");
+        } else {
+            hex_prefix(c->in.data, c->in.len, c->report.first_bytes,
+                       sizeof(c->report.first_bytes));
+            conclude(c, ZOO_RESULT_MALFORMED, "client sent more than the largest ClientHello");
+        }
+    }
+    return true;
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct zoo_conn *c = arg;
+    char sink[4096];
+
+    (void)what;
+    if (c->state == ZOO_CONN_WANT_EOF) {
+        ssize_t n = recv(fd, sink, sizeof(sink), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            conn_free(c);
+        }
         return;
-    } else {
-        c->bytes_in += (size_t)n;
-        zoo_record_scan_feed(&c->records, (const unsigned char *)buf, (size_t)n);
+    }
+    if (!read_input(c, fd)) {
+        return;
     }
     step(c);
-    if (c->eof && c->state == ZOO_CONN_WANT_REQUEST) {
-        c->state = ZOO_CONN_DONE; /* closed without a request; outcome says so */
-    }
     settle(c);
 }
 
@@ -364,36 +465,21 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
         conn_free(c);
         return;
     }
-    finish(c, c->state == ZOO_CONN_WANT_HANDSHAKE ? "timeout waiting for the handshake"
-                                                   : "timeout waiting for the request");
-    conn_free(c);
-}
-
-static void peer_name(const struct sockaddr *sa, char *buf, size_t len)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-        snprintf(buf, len, "%s:%d", host, port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
-        snprintf(buf, len, "[%s]:%d", host, port);
+    if (c->state == ZOO_CONN_WANT_REQUEST) {
+        conclude(c, ZOO_RESULT_COMPLETED, "no request before the timeout");
     } else {
-        snprintf(buf, len, "?");
+        c->report.stage = c->report.bytes_out ? ZOO_STAGE_HANDSHAKE : ZOO_STAGE_HELLO;
+        conclude(c, ZOO_RESULT_TIMEOUT,
+                 c->state == ZOO_CONN_WANT_HELLO ? "no complete ClientHello in time"
+                                                 : "handshake not finished in time");
     }
+    conn_free(c);
 }
 
 void zoo_conn_start(struct event_base *base, const struct zoo_endpoint *ep, int fd,
                     const struct sockaddr *peer, socklen_t peer_len)
 {
     struct zoo_conn *c = calloc(1, sizeof(*c));
-    struct zoo_tls_io io = {c, conn_recv, conn_send};
     struct timeval tv = {ep->handshake_timeout, 0};
 
     (void)peer_len;
@@ -408,14 +494,16 @@ void zoo_conn_start(struct event_base *base, const struct zoo_endpoint *ep, int 
     open_list = c;
     c->ep = ep;
     c->fd = fd;
-    peer_name(peer, c->peer, sizeof(c->peer));
+    c->report.scenario = ep->scenario;
+    clock_gettime(CLOCK_REALTIME, &c->report.started);
+    clock_gettime(CLOCK_MONOTONIC, &c->started_mono);
+    zoo_addr_format(peer, c->report.peer, sizeof(c->report.peer));
     evutil_make_socket_nonblocking(fd);
     c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, c);
     c->ev_write = event_new(base, fd, EV_WRITE, on_writable, c);
     c->ev_timer = evtimer_new(base, on_timeout, c);
-    c->tls = zoo_tls_new(ep->ctx, &io);
-    if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL || c->tls == NULL) {
-        finish(c, "out of memory");
+    if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL) {
+        conclude(c, ZOO_RESULT_MALFORMED, "out of memory");
         conn_free(c);
         return;
     }

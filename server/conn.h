@@ -1,12 +1,14 @@
-/* One client connection: bytes from the socket into our own buffer, through
- * the TLS engine, one HTTP request answered, then closed. Every connection
- * ends in exactly one log line saying what happened. */
+/* One client connection: bytes from the socket into our own buffer, the
+ * ClientHello parsed before any TLS state exists, the handshake through the
+ * TLS engine, one HTTP request answered, then closed. Every connection ends
+ * in exactly one event. */
 #ifndef ZOO_CONN_H
 #define ZOO_CONN_H
 
 #include <sys/socket.h>
 
 struct event_base;
+struct zoo_events;
 struct zoo_scenario;
 struct zoo_tls_ctx;
 
@@ -14,7 +16,8 @@ struct zoo_tls_ctx;
 struct zoo_endpoint {
     const struct zoo_scenario *scenario;
     struct zoo_tls_ctx *ctx;
-    int handshake_timeout; /* seconds */
+    struct zoo_events *events;
+    int handshake_timeout; /* seconds, also the wait for the request */
 };
 
 /* Takes over FD (closing it on any failure) and drives it to completion on
@@ -22,7 +25,7 @@ struct zoo_endpoint {
 void zoo_conn_start(struct event_base *base, const struct zoo_endpoint *ep, int fd,
                     const struct sockaddr *peer, socklen_t peer_len);
 
-/* Ends every open connection with outcome WHY (at shutdown). */
-void zoo_conn_close_all(const char *why);
+/* Ends every open connection (at shutdown), each with its event. */
+void zoo_conn_close_all(void);
 
 #endif

@@ -10,8 +10,10 @@
 #include "catalog.h"
 #include "server.h"
 #include "tls.h"
+#include "watch.h"
 
-#define ZOO_VERSION "0.1.0"
+#define ZOO_VERSION "0.2.0"
+#define ZOO_CONTROL_PORT 9399 /* moves with --port-offset like the scenarios */
 
 struct options {
     char scenarios[PATH_MAX];
@@ -20,6 +22,12 @@ struct options {
     int port_offset;
     int handshake_timeout;
     int json;
+    const char *events_path;
+    const char *keylog_path;
+    int control_port; /* -1: default; -2: off */
+    int follow;
+    const char *scenario;
+    unsigned long long since;
 };
 
 static const char usage_text[] =
@@ -29,7 +37,9 @@ static const char usage_text[] =
     "  serve            serve every scenario (default command)\n"
     "  list [--json]    show the catalog; --json prints the machine-readable manifest\n"
     "  explain NAME     what is wrong with one scenario, how to diagnose and fix it\n"
-    "  check            validate the scenario files and exit\n\n"
+    "  check            validate the scenario files and exit\n"
+    "  events           print what clients did, read from a running server's control API\n"
+    "                   [--follow] [--scenario NAME] [--since ID] [--json]\n\n"
     "Options:\n"
     "  --scenarios PATH         scenario directory or file (default: scenarios/ next to the "
     "binary)\n"
@@ -37,7 +47,11 @@ static const char usage_text[] =
     "  --bind ADDR              listen address (default 127.0.0.1)\n"
     "  --port-offset N          move every scenario port by N (e.g. for tests)\n"
     "  --handshake-timeout SEC  cut off clients that do not finish in time (default 10)\n"
-    "  --json                   JSON output (list)\n"
+    "  --events FILE            append JSON events to FILE (default: standard output)\n"
+    "  --keylog FILE            append NSS key log lines (Wireshark can decrypt captures)\n"
+    "  --control-port N|off     read-only control API port (default 9399, moved by the "
+    "offset)\n"
+    "  --json                   JSON output (list, events)\n"
     "  -h, --help               this help;  -V, --version  the version\n\n"
     "Exit status: 0 ok, 1 runtime failure, 2 bad input (file:line:column: message).\n"
     "Start with: tlszoo serve, then curl --cacert certs/ca.pem https://valid.tlszoo.localhost:9400/\n";
@@ -92,6 +106,9 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"scenarios", required_argument, 0, 's'}, {"certs", required_argument, 0, 'c'},
         {"bind", required_argument, 0, 'b'},      {"port-offset", required_argument, 0, 'o'},
         {"handshake-timeout", required_argument, 0, 't'},
+        {"events", required_argument, 0, 'e'},    {"keylog", required_argument, 0, 'k'},
+        {"control-port", required_argument, 0, 'p'}, {"follow", no_argument, 0, 'f'},
+        {"scenario", required_argument, 0, 'n'},  {"since", required_argument, 0, 'i'},
         {"json", no_argument, 0, 'j'},            {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
     int c;
@@ -100,6 +117,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     home_path("certs", o->certs, sizeof(o->certs));
     o->bind = "127.0.0.1";
     o->handshake_timeout = 10;
+    o->control_port = -1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "hV", longs, NULL)) != -1) {
         switch (c) {
@@ -125,6 +143,36 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'j':
             o->json = 1;
             break;
+        case 'e':
+            o->events_path = optarg;
+            break;
+        case 'k':
+            o->keylog_path = optarg;
+            break;
+        case 'p':
+            if (strcmp(optarg, "off") == 0) {
+                o->control_port = -2;
+            } else if (parse_int(optarg, "--control-port", 0, 65535, &o->control_port) != 0) {
+                return 2;
+            }
+            break;
+        case 'f':
+            o->follow = 1;
+            break;
+        case 'n':
+            if (optarg[strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-")] != '\0') {
+                return usage_error("no scenario can be named '%s'", optarg);
+            }
+            o->scenario = optarg;
+            break;
+        case 'i': {
+            char *end;
+            o->since = strtoull(optarg, &end, 10);
+            if (*optarg < '0' || *optarg > '9' || *end != '\0') {
+                return usage_error("--since needs an event id, not '%s'", optarg);
+            }
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             exit(0);
@@ -136,6 +184,25 @@ static int parse_options(int argc, char **argv, struct options *o)
         }
     }
     return 0;
+}
+
+static int control_port(const struct options *o)
+{
+    if (o->control_port == -1) {
+        return ZOO_CONTROL_PORT + o->port_offset;
+    }
+    return o->control_port == -2 ? -1 : o->control_port;
+}
+
+static int watch(const struct options *o)
+{
+    struct zoo_watch_options w = {o->bind, control_port(o), o->scenario, o->since, o->follow,
+                                  o->json};
+
+    if (w.port < 0) {
+        return usage_error("%s", "events needs the control API: give its --control-port");
+    }
+    return zoo_watch_run(&w);
 }
 
 static int run(const char *command, const char *name, struct options *o)
@@ -150,7 +217,9 @@ static int run(const char *command, const char *name, struct options *o)
         return 2;
     }
     if (strcmp(command, "serve") == 0) {
-        struct zoo_serve_options so = {o->certs, o->bind, o->handshake_timeout};
+        struct zoo_serve_options so = {o->certs,       o->bind,        o->handshake_timeout,
+                                       o->events_path, o->keylog_path, control_port(o),
+                                       10000};
         status = zoo_serve(&catalog, &so);
     } else if (strcmp(command, "list") == 0 && o->json) {
         status = zoo_catalog_print_json(&catalog, o->bind, o->certs, stdout) ? 1 : 0;
@@ -170,7 +239,7 @@ static int run(const char *command, const char *name, struct options *o)
 
 int main(int argc, char **argv)
 {
-    static const char *const commands[] = {"serve", "list", "explain", "check"};
+    static const char *const commands[] = {"serve", "list", "explain", "check", "events"};
     struct options o = {0};
     const char *command = "serve", *name = NULL;
     int status, known = 0;
@@ -195,6 +264,9 @@ int main(int argc, char **argv)
     }
     if (optind < argc) {
         return usage_error("unexpected argument '%s'", argv[optind]);
+    }
+    if (strcmp(command, "events") == 0) {
+        return watch(&o);
     }
     if (zoo_tls_global_init() != 0) {
         fprintf(stderr, "tlszoo: wolfSSL_Init() failed\n");

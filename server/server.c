@@ -1,9 +1,10 @@
 /* Server start-up in the order that keeps errors cheap: bind every port
- * first (a taken port is bad input, exit 2, nothing served), then mint and
- * build contexts, then announce and serve. */
+ * first (a taken port is bad input, exit 2, nothing served), then open the
+ * event log and control API, mint and build contexts, announce and serve. */
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <limits.h>
@@ -16,8 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "catalog.h"
 #include "conn.h"
+#include "control.h"
+#include "events.h"
 #include "pki.h"
 #include "tls.h"
 
@@ -31,6 +35,11 @@ struct server {
     struct event_base *base;
     struct listener *listeners;
     size_t count;
+    FILE *events_file;
+    FILE *keylog;
+    struct zoo_events *events;
+    struct zoo_control *control;
+    int control_port;
 };
 
 /* Binds S's address; returns the listening socket or -1 with ERR. */
@@ -68,18 +77,6 @@ static int bind_scenario(const struct zoo_scenario *s, const char *addr, char *e
     return fd;
 }
 
-static int actual_port(int fd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
-        return 0;
-    }
-    return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                          : ((struct sockaddr_in *)&ss)->sin_port);
-}
-
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
                       int len, void *arg)
 {
@@ -97,7 +94,7 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void server_cleanup(struct server *srv)
 {
-    zoo_conn_close_all("server stopped");
+    zoo_conn_close_all();
     for (size_t i = 0; i < srv->count; i++) {
         struct listener *l = &srv->listeners[i];
         if (l->lev != NULL) {
@@ -108,6 +105,15 @@ static void server_cleanup(struct server *srv)
         zoo_tls_ctx_free(l->ep.ctx);
     }
     free(srv->listeners);
+    zoo_control_free(srv->control);
+    zoo_events_free(srv->events);
+    if (srv->events_file != NULL && srv->events_file != stdout) {
+        fclose(srv->events_file);
+    }
+    if (srv->keylog != NULL) {
+        zoo_tls_set_keylog(NULL);
+        fclose(srv->keylog);
+    }
     if (srv->base != NULL) {
         event_base_free(srv->base);
     }
@@ -145,17 +151,55 @@ static int prepare(struct server *srv, const struct zoo_serve_options *o, char *
     return ret;
 }
 
-static void banner(const struct zoo_catalog *catalog, const struct zoo_serve_options *o)
+/* Opens the event stream, the key log and the control API. */
+static int observe(struct server *srv, const struct zoo_catalog *catalog,
+                   const struct zoo_serve_options *o, char *err, size_t len)
+{
+    char ca[PATH_MAX];
+    json_t *manifest;
+
+    srv->events_file = o->events_path ? fopen(o->events_path, "a") : stdout;
+    if (srv->events_file == NULL) {
+        snprintf(err, len, "cannot open --events %s: %s", o->events_path, strerror(errno));
+        return -1;
+    }
+    if (o->keylog_path != NULL) {
+        int fd = open(o->keylog_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0 || (srv->keylog = fdopen(fd, "a")) == NULL) {
+            snprintf(err, len, "cannot open --keylog %s: %s", o->keylog_path, strerror(errno));
+            return -1;
+        }
+        zoo_tls_set_keylog(srv->keylog);
+    }
+    srv->events = zoo_events_new(srv->events_file, o->ring, catalog);
+    if (srv->events == NULL || o->control_port < 0) {
+        return srv->events ? 0 : -1;
+    }
+    zoo_pki_path(o->certs, ZOO_PKI_CA, ca, sizeof(ca));
+    manifest = zoo_catalog_json(catalog, o->bind, o->certs);
+    srv->control_port = o->control_port;
+    srv->control = zoo_control_new(srv->base, o->bind, &srv->control_port, manifest, ca,
+                                   srv->events, err, len);
+    json_decref(manifest);
+    return srv->control ? 0 : -1;
+}
+
+static void banner(const struct server *srv, const struct zoo_catalog *catalog,
+                   const struct zoo_serve_options *o)
 {
     char ca[PATH_MAX];
 
     zoo_pki_path(o->certs, ZOO_PKI_CA, ca, sizeof(ca));
-    printf("tlszoo: %zu scenarios on %s\n\n", catalog->count, o->bind);
-    zoo_catalog_print_table(catalog, o->bind, stdout);
-    printf("\nTrust %s once (e.g. curl --cacert %s); `tlszoo explain NAME` tells more.\n"
-           "One line per connection follows. Ctrl-C stops.\n\n",
-           ca, ca);
-    fflush(stdout);
+    fprintf(stderr, "tlszoo: %zu scenarios on %s\n\n", catalog->count, o->bind);
+    zoo_catalog_print_table(catalog, o->bind, stderr);
+    fprintf(stderr, "\nTrust %s once (e.g. curl --cacert %s).\n", ca, ca);
+    if (srv->control != NULL) {
+        fprintf(stderr, "Control API: http://%s:%d/api/verdicts (also /api/events, "
+                        "/api/scenarios, /ca.pem)\n", o->bind, srv->control_port);
+    }
+    fprintf(stderr, "One JSON event per connection goes to %s; `tlszoo explain NAME` tells "
+                    "more. Ctrl-C stops.\n\n",
+            o->events_path ? o->events_path : "standard output");
 }
 
 int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o)
@@ -175,17 +219,20 @@ int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o)
     for (size_t i = 0; i < catalog->count; i++, srv.count++) {
         struct listener *l = &srv.listeners[i];
         struct zoo_scenario *s = &catalog->items[i];
-        l->ep = (struct zoo_endpoint){s, NULL, o->handshake_timeout};
+        l->ep = (struct zoo_endpoint){s, NULL, NULL, o->handshake_timeout};
         if ((l->fd = bind_scenario(s, zoo_catalog_bind(s, o->bind), err, sizeof(err))) < 0) {
             fputs(err, stderr);
             status = 2;
             goto out;
         }
-        s->port = actual_port(l->fd); /* the kernel's choice for "listen: 0" */
+        s->port = zoo_addr_local_port(l->fd); /* the kernel's choice for "listen: 0" */
     }
-    if (prepare(&srv, o, err, sizeof(err)) != 0) {
+    if (observe(&srv, catalog, o, err, sizeof(err)) != 0 || prepare(&srv, o, err, sizeof(err)) != 0) {
         fprintf(stderr, "tlszoo: %s\n", err);
         goto out;
+    }
+    for (size_t i = 0; i < srv.count; i++) {
+        srv.listeners[i].ep.events = srv.events;
     }
     sigint = evsignal_new(srv.base, SIGINT, on_signal, srv.base);
     sigterm = evsignal_new(srv.base, SIGTERM, on_signal, srv.base);
@@ -194,7 +241,7 @@ int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o)
         fprintf(stderr, "tlszoo: cannot install signal handlers\n");
         goto out;
     }
-    banner(catalog, o);
+    banner(&srv, catalog, o);
     status = event_base_dispatch(srv.base) < 0 ? 1 : 0;
 out:
     if (sigint != NULL) {

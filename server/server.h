@@ -6,9 +6,13 @@
 #include "scenario.h"
 
 struct zoo_serve_options {
-    const char *certs;     /* PKI directory */
-    const char *bind;      /* default listen address */
-    int handshake_timeout; /* seconds */
+    const char *certs;       /* PKI directory */
+    const char *bind;        /* default listen address */
+    int handshake_timeout;   /* seconds */
+    const char *events_path; /* NULL: standard output */
+    const char *keylog_path; /* NULL: no key log */
+    int control_port;        /* 0: the kernel picks; negative: no control API */
+    size_t ring;             /* events kept for the control API */
 };
 
 /* Serves CATALOG until SIGINT or SIGTERM, writing kernel-chosen ports back

@@ -27,6 +27,8 @@ static const char *ciphers_of(const struct zoo_scenario *s)
     return s->ciphers ? s->ciphers : secure_ciphers;
 }
 
+static FILE *keylog;
+
 struct zoo_tls_ctx {
     WOLFSSL_CTX *ctx;
 };
@@ -292,6 +294,19 @@ static int configure(WOLFSSL_CTX *ctx, const struct zoo_scenario *s, const struc
     return 0;
 }
 
+void zoo_tls_set_keylog(FILE *out)
+{
+    keylog = out;
+}
+
+/* wolfSSL formats the NSS key log line; we only store it. */
+static void write_keylog(const WOLFSSL *ssl, const char *line)
+{
+    (void)ssl;
+    fprintf(keylog, "%s\n", line);
+    fflush(keylog);
+}
+
 struct zoo_tls_ctx *zoo_tls_ctx_new(const struct zoo_scenario *s, const struct zoo_leaf *leaf,
                                     const char *client_ca, char *err, size_t len)
 {
@@ -301,6 +316,9 @@ struct zoo_tls_ctx *zoo_tls_ctx_new(const struct zoo_scenario *s, const struct z
         snprintf(err, len, "scenario '%s': wolfSSL_CTX_new() failed", s->name);
         free(c);
         return NULL;
+    }
+    if (keylog != NULL) {
+        wolfSSL_CTX_set_keylog_callback(c->ctx, write_keylog);
     }
     wolfSSL_CTX_SetIORecv(c->ctx, io_recv);
     wolfSSL_CTX_SetIOSend(c->ctx, io_send);
@@ -394,6 +412,40 @@ static const char *alert_name(int code)
     return name ? name : "(unknown)";
 }
 
+static void name_of(WOLFSSL_X509_NAME *name, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (name != NULL) {
+        wolfSSL_X509_NAME_oneline(name, buf, (int)len);
+    }
+}
+
+void zoo_tls_get_info(struct zoo_tls *tls, struct zoo_tls_info *out)
+{
+    WOLFSSL_ALERT_HISTORY h = {{0, 0}, {0, 0}};
+    WOLFSSL_X509 *peer;
+    char why[WOLFSSL_MAX_ERROR_SZ];
+
+    memset(out, 0, sizeof(*out));
+    wolfSSL_get_alert_history(tls->ssl, &h);
+    out->alert_received = h.last_rx.level == alert_fatal ? h.last_rx.code : -1;
+    out->alert_sent = h.last_tx.level == alert_fatal ? h.last_tx.code : -1;
+    if (tls->last_error != 0) {
+        snprintf(out->error, sizeof(out->error), "%s", wolf_error(tls->last_error, why));
+    }
+    if (!wolfSSL_is_init_finished(tls->ssl)) {
+        return;
+    }
+    snprintf(out->version, sizeof(out->version), "%s", wolfSSL_get_version(tls->ssl));
+    snprintf(out->cipher, sizeof(out->cipher), "%s", wolfSSL_CIPHER_get_name(wolfSSL_get_current_cipher(tls->ssl)));
+    if ((peer = wolfSSL_get_peer_certificate(tls->ssl)) != NULL) {
+        name_of(wolfSSL_X509_get_subject_name(peer), out->client_subject,
+                sizeof(out->client_subject));
+        name_of(wolfSSL_X509_get_issuer_name(peer), out->client_issuer, sizeof(out->client_issuer));
+        wolfSSL_X509_free(peer);
+    }
+}
+
 void zoo_tls_describe(struct zoo_tls *tls, char *buf, size_t len)
 {
     WOLFSSL_ALERT_HISTORY h = {{0, 0}, {0, 0}};
@@ -411,6 +463,6 @@ void zoo_tls_describe(struct zoo_tls *tls, char *buf, size_t len)
         snprintf(buf, len, "%s", wolf_error(tls->last_error, why));
     } else {
         snprintf(buf, len, "%s %s", wolfSSL_get_version(tls->ssl),
-                 wolfSSL_get_cipher_name(tls->ssl));
+                 wolfSSL_CIPHER_get_name(wolfSSL_get_current_cipher(tls->ssl)));
     }
 }

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "pki.h"
 #include "scenario.h"
@@ -58,6 +59,23 @@ int zoo_tls_read(struct zoo_tls *tls, char *buf, size_t len, size_t *got);
 int zoo_tls_write(struct zoo_tls *tls, const char *buf, size_t len);
 /* Sends close_notify; no reply is awaited. */
 void zoo_tls_close(struct zoo_tls *tls);
+
+/* What a session knows once it has ended or completed the handshake. */
+struct zoo_tls_info {
+    char version[16]; /* negotiated; empty before the handshake completed */
+    char cipher[64];
+    char client_subject[256]; /* the client's certificate, if it sent one */
+    char client_issuer[256];
+    int alert_received; /* last fatal alert code each way, -1 if none */
+    int alert_sent;
+    char error[128]; /* the library's text for the first failure, or "" */
+};
+
+void zoo_tls_get_info(struct zoo_tls *tls, struct zoo_tls_info *out);
+
+/* Appends NSS key log lines (for Wireshark) of every later session to OUT;
+ * NULL turns it off. Call before building contexts. */
+void zoo_tls_set_keylog(FILE *out);
 
 /* One line on what happened: alerts both ways, or the library's error, or
  * the negotiated version and cipher. */

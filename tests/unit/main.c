@@ -7,6 +7,7 @@
 Suite *config_suite(void);
 Suite *reltime_suite(void);
 Suite *pki_suite(void);
+Suite *verdict_suite(void);
 
 int main(void)
 {
@@ -19,6 +20,7 @@ int main(void)
     sr = srunner_create(config_suite());
     srunner_add_suite(sr, reltime_suite());
     srunner_add_suite(sr, pki_suite());
+    srunner_add_suite(sr, verdict_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

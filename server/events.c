@@ -1,0 +1,290 @@
+/* The event log. Events are built with jansson so that client-controlled
+ * strings (SNI, ALPN) are escaped; each is serialised once, written as one
+ * line and kept, as a JSON object, in a fixed-size ring. */
+#include "events.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "fingerprint.h"
+#include "hello.h"
+#include "verdict.h"
+
+struct counts {
+    const char *name;
+    json_int_t pass, fail, suspect;
+    json_t *last; /* array of the newest events, bounded */
+};
+
+struct zoo_events {
+    FILE *out;
+    json_t **ring;
+    size_t size, head; /* head: slot of the next event */
+    uint64_t next_id;
+    struct counts *counts;
+    size_t n_counts;
+};
+
+#define ZOO_VERDICT_LAST 5
+
+struct zoo_events *zoo_events_new(FILE *out, size_t ring, const struct zoo_catalog *catalog)
+{
+    struct zoo_events *ev = calloc(1, sizeof(*ev));
+
+    if (ev == NULL) {
+        return NULL;
+    }
+    ev->out = out;
+    ev->size = ring ? ring : 1;
+    ev->next_id = 1;
+    ev->ring = calloc(ev->size, sizeof(*ev->ring));
+    ev->counts = calloc(catalog->count ? catalog->count : 1, sizeof(*ev->counts));
+    if (ev->ring == NULL || ev->counts == NULL) {
+        zoo_events_free(ev);
+        return NULL;
+    }
+    for (size_t i = 0; i < catalog->count; i++) {
+        ev->counts[i].name = catalog->items[i].name;
+        ev->counts[i].last = json_array();
+    }
+    ev->n_counts = catalog->count;
+    return ev;
+}
+
+void zoo_events_free(struct zoo_events *ev)
+{
+    if (ev == NULL) {
+        return;
+    }
+    for (size_t i = 0; ev->ring != NULL && i < ev->size; i++) {
+        json_decref(ev->ring[i]);
+    }
+    for (size_t i = 0; i < ev->n_counts; i++) {
+        json_decref(ev->counts[i].last);
+    }
+    free(ev->ring);
+    free(ev->counts);
+    free(ev);
+}
+
+static json_t *u16_list(const uint16_t *v, size_t n)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(a, json_integer(v[i]));
+    }
+    return a;
+}
+
+/* ALPN names may hold any byte: JSON text when they are UTF-8, else hex. */
+static json_t *alpn_json(const struct zoo_hello *h)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; i < h->n_alpn; i++) {
+        json_t *name = json_stringn(h->alpn[i], h->alpn_len[i]);
+        if (name == NULL) {
+            char hex[2 * ZOO_HELLO_MAX_ALPN_LEN + 3] = "0x";
+            for (size_t j = 0; j < h->alpn_len[i]; j++) {
+                snprintf(hex + 2 + 2 * j, 3, "%02x", (unsigned char)h->alpn[i][j]);
+            }
+            name = json_string(hex);
+        }
+        json_array_append_new(a, name);
+    }
+    return a;
+}
+
+static json_t *hello_json(const struct zoo_hello *h)
+{
+    char ja3[ZOO_JA3_MAX], ja3_md5[33], ja4[64];
+    json_t *alpn = alpn_json(h), *o;
+
+    o = json_pack("{s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:b}", "legacy_version",
+                  h->legacy_version, "supported_versions", u16_list(h->versions, h->n_versions),
+                  "cipher_suites", u16_list(h->suites, h->n_suites), "extensions",
+                  u16_list(h->extensions, h->n_extensions), "sni",
+                  h->has_sni ? json_string(h->sni) : json_null(), "alpn", alpn,
+                  "supported_groups", u16_list(h->groups, h->n_groups), "signature_algorithms",
+                  u16_list(h->sig_algs, h->n_sig_algs), "key_share_groups",
+                  u16_list(h->key_shares, h->n_key_shares), "session_ticket", h->session_ticket,
+                  "psk", h->psk);
+    if (zoo_ja3(h, ja3, sizeof(ja3), ja3_md5) == 0) {
+        json_object_set_new(o, "ja3", json_string(ja3));
+        json_object_set_new(o, "ja3_md5", json_string(ja3_md5));
+    }
+    if (zoo_ja4(h, ja4, sizeof(ja4)) == 0) {
+        json_object_set_new(o, "ja4", json_string(ja4));
+    }
+    return o;
+}
+
+static json_t *outcome_json(const struct zoo_report *r)
+{
+    json_t *o = json_pack("{s:s}", "result", zoo_result_name(r->result));
+
+    if (r->result == ZOO_RESULT_CLIENT_ALERT || r->result == ZOO_RESULT_SERVER_ALERT) {
+        const char *name = zoo_alert_name(r->alert_code);
+        json_object_set_new(o, "alert",
+                            json_pack("{s:s, s:i, s:s, s:s}", "level", "fatal", "code",
+                                      r->alert_code, "name", name ? name : "unknown", "stage",
+                                      zoo_stage_name(r->stage)));
+    } else if (r->result != ZOO_RESULT_COMPLETED) {
+        json_object_set_new(o, "stage", json_string(zoo_stage_name(r->stage)));
+    }
+    if (r->detail[0] != '\0') {
+        json_object_set_new(o, "detail", json_string(r->detail));
+    }
+    if (r->result == ZOO_RESULT_MALFORMED) {
+        json_object_set_new(o, "first_bytes", json_string(r->first_bytes));
+    }
+    return o;
+}
+
+static json_t *tls_json(const struct zoo_report *r)
+{
+    json_t *o;
+
+    if (r->version[0] == '\0') {
+        return json_null();
+    }
+    o = json_pack("{s:s, s:s, s:o}", "version", r->version, "cipher", r->cipher, "alpn",
+                  r->alpn[0] ? json_string(r->alpn) : json_null());
+    json_object_set_new(o, "client_certificate",
+                        r->client_subject[0] ? json_pack("{s:s, s:s}", "subject",
+                                                         r->client_subject, "issuer",
+                                                         r->client_issuer)
+                                             : json_null());
+    return o;
+}
+
+static void iso_time(const struct timespec *t, char *buf, size_t len)
+{
+    struct tm tm;
+    char base[32];
+
+    gmtime_r(&t->tv_sec, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf, len, "%s.%03ldZ", base, t->tv_nsec / 1000000);
+}
+
+static struct counts *counts_of(struct zoo_events *ev, const char *name)
+{
+    for (size_t i = 0; i < ev->n_counts; i++) {
+        if (strcmp(ev->counts[i].name, name) == 0) {
+            return &ev->counts[i];
+        }
+    }
+    return NULL;
+}
+
+static void count(struct zoo_events *ev, json_t *event, enum zoo_verdict v, const char *name)
+{
+    struct counts *c = counts_of(ev, name);
+
+    if (c == NULL) {
+        return;
+    }
+    c->pass += v == ZOO_VERDICT_PASS;
+    c->fail += v == ZOO_VERDICT_FAIL;
+    c->suspect += v == ZOO_VERDICT_SUSPECT;
+    json_array_append(c->last, event);
+    if (json_array_size(c->last) > ZOO_VERDICT_LAST) {
+        json_array_remove(c->last, 0);
+    }
+}
+
+static json_t *event_json(uint64_t id, const struct zoo_report *r, enum zoo_verdict *verdict)
+{
+    const struct zoo_scenario *s = r->scenario;
+    char when[40], why[600];
+
+    *verdict = zoo_verdict_judge(r, why, sizeof(why));
+    iso_time(&r->started, when, sizeof(when));
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:I, s:I, s:f, s:s, s:s, s:s}",
+                     "id", (json_int_t)id, "time", when, "scenario", s->name, "peer", r->peer,
+                     "client_hello", r->hello ? hello_json(r->hello) : json_null(), "outcome",
+                     outcome_json(r), "tls", tls_json(r), "application_data", r->app_data,
+                     "bytes_in", (json_int_t)r->bytes_in, "bytes_out", (json_int_t)r->bytes_out,
+                     "handshake_ms", r->handshake_ms, "expect",
+                     s->expect.outcome == ZOO_OUTCOME_REJECT ? "reject" : "accept", "verdict",
+                     zoo_verdict_name(*verdict), "verdict_reason", why);
+}
+
+uint64_t zoo_events_emit(struct zoo_events *ev, const struct zoo_report *r)
+{
+    enum zoo_verdict verdict;
+    json_t *event = event_json(ev->next_id, r, &verdict);
+    char *line;
+
+    if (event == NULL) {
+        return 0;
+    }
+    if (ev->out != NULL && (line = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+        fprintf(ev->out, "%s\n", line);
+        fflush(ev->out);
+        free(line);
+    }
+    count(ev, event, verdict, r->scenario->name);
+    json_decref(ev->ring[ev->head]);
+    ev->ring[ev->head] = event;
+    ev->head = (ev->head + 1) % ev->size;
+    return ev->next_id++;
+}
+
+static bool matches(json_t *e, const char *scenario, const char *peer, uint64_t since)
+{
+    const char *peer_addr = json_string_value(json_object_get(e, "peer"));
+    size_t plen = peer ? strlen(peer) : 0;
+
+    if ((uint64_t)json_integer_value(json_object_get(e, "id")) <= since) {
+        return false;
+    }
+    if (scenario && strcmp(scenario, json_string_value(json_object_get(e, "scenario"))) != 0) {
+        return false;
+    }
+    /* A peer filter matches "ADDR:PORT" exactly or the address alone. */
+    return peer == NULL || strcmp(peer, peer_addr) == 0 ||
+           (strncmp(peer, peer_addr, plen) == 0 && peer_addr[plen] == ':');
+}
+
+json_t *zoo_events_query(struct zoo_events *ev, const char *scenario, const char *peer,
+                         uint64_t since, size_t limit, uint64_t *next)
+{
+    json_t *out = json_array();
+
+    *next = since;
+    for (size_t i = 0; i < ev->size && json_array_size(out) < limit; i++) {
+        json_t *e = ev->ring[(ev->head + i) % ev->size]; /* oldest first */
+        if (e == NULL || !matches(e, scenario, peer, since)) {
+            continue;
+        }
+        json_array_append(out, e);
+        *next = (uint64_t)json_integer_value(json_object_get(e, "id"));
+    }
+    /* Nothing matched: the cursor moves past what exists, so polling stays cheap. */
+    if (json_array_size(out) == 0 && ev->next_id - 1 > since) {
+        *next = ev->next_id - 1;
+    }
+    return out;
+}
+
+json_t *zoo_events_verdicts(struct zoo_events *ev, size_t last)
+{
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < ev->n_counts; i++) {
+        struct counts *c = &ev->counts[i];
+        size_t n = json_array_size(c->last), from = n > last ? n - last : 0;
+        json_t *recent = json_array();
+        for (size_t j = from; j < n; j++) {
+            json_array_append(recent, json_array_get(c->last, j));
+        }
+        json_object_set_new(o, c->name,
+                            json_pack("{s:I, s:I, s:I, s:o}", "pass", c->pass, "fail", c->fail,
+                                      "suspect", c->suspect, "last", recent));
+    }
+    return o;
+}
