@@ -26,7 +26,7 @@ struct zoo_control {
 static void send_json(struct evhttp_request *req, int code, const char *reason, json_t *body)
 {
     struct evbuffer *buf = evbuffer_new();
-    char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9));
 
     json_decref(body);
     if (buf == NULL || text == NULL) {

@@ -222,7 +222,7 @@ uint64_t zoo_events_emit(struct zoo_events *ev, const struct zoo_report *r)
     if (event == NULL) {
         return 0;
     }
-    if (ev->out != NULL && (line = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+    if (ev->out != NULL && (line = json_dumps(event, ZOO_EVENT_JSON_FLAGS))) {
         fprintf(ev->out, "%s\n", line);
         fflush(ev->out);
         free(line);

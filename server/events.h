@@ -13,6 +13,9 @@
 
 struct zoo_events;
 
+/* How events are serialised: one line, keys in order, milliseconds short. */
+#define ZOO_EVENT_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9))
+
 /* A log keeping the last RING events; OUT (may be NULL) gets every line.
  * CATALOG lists the scenarios whose verdicts are counted. NULL when out of
  * memory. */

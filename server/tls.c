@@ -382,9 +382,39 @@ static int status(struct zoo_tls *tls, int ret)
     return ZOO_TLS_FAILED;
 }
 
+/* wolfSSL logs TLS 1.3 secrets through the key log callback but not a TLS
+ * 1.2 server's master secret, so that line (NSS format) is written here. */
+static void log_master_secret(struct zoo_tls *tls)
+{
+    unsigned char random[32], secret[48];
+    char line[256];
+    size_t used;
+
+    if (keylog == NULL || wolfSSL_version(tls->ssl) >= TLS1_3_VERSION ||
+        wolfSSL_get_client_random(tls->ssl, random, sizeof(random)) != sizeof(random) ||
+        wolfSSL_SESSION_get_master_key(wolfSSL_get_session(tls->ssl), secret, sizeof(secret)) !=
+            sizeof(secret)) {
+        return;
+    }
+    used = (size_t)snprintf(line, sizeof(line), "CLIENT_RANDOM ");
+    for (size_t i = 0; i < sizeof(random); i++) {
+        used += (size_t)snprintf(line + used, sizeof(line) - used, "%02X", random[i]);
+    }
+    line[used++] = ' ';
+    for (size_t i = 0; i < sizeof(secret); i++) {
+        used += (size_t)snprintf(line + used, sizeof(line) - used, "%02X", secret[i]);
+    }
+    write_keylog(tls->ssl, line);
+}
+
 int zoo_tls_handshake(struct zoo_tls *tls)
 {
-    return status(tls, wolfSSL_accept(tls->ssl));
+    int st = status(tls, wolfSSL_accept(tls->ssl));
+
+    if (st == ZOO_TLS_OK) {
+        log_master_secret(tls);
+    }
+    return st;
 }
 
 int zoo_tls_read(struct zoo_tls *tls, char *buf, size_t len, size_t *got)

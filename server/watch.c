@@ -14,6 +14,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "events.h"
+
 static volatile sig_atomic_t stop;
 
 static void on_stop(int sig)
@@ -129,7 +131,7 @@ static int fetch(const struct zoo_watch_options *o, uint64_t *since)
     }
     json_array_foreach(json_object_get(body, "events"), i, e) {
         if (o->json) {
-            char *line = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+            char *line = json_dumps(e, ZOO_EVENT_JSON_FLAGS);
             printf("%s\n", line ? line : "null");
             free(line);
         } else {
