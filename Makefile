@@ -3,7 +3,7 @@ DEPS      := build/deps
 WOLFSSL   := $(DEPS)/lib/libwolfssl.a
 STAMP     := $(DEPS)/.stamp
 CC        ?= cc
-PKGS      := yaml-0.1 libevent jansson
+PKGS      := yaml-0.1 libevent libevent_pthreads jansson
 CFLAGS    ?= -O2
 CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-format-truncation -g -MMD -MP -I$(DEPS)/include
 LDLIBS    := $(WOLFSSL) -lm -lpthread

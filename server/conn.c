@@ -63,7 +63,8 @@ struct zoo_conn {
     struct zoo_conn *prev, *next; /* all open connections, for shutdown */
 };
 
-static struct zoo_conn *open_list;
+/* Each worker thread keeps its own connections. */
+static _Thread_local struct zoo_conn *open_list;
 
 static int buf_append(struct buf *b, const char *data, size_t len)
 {
@@ -192,6 +193,7 @@ void zoo_conn_close_all(void)
 {
     while (open_list != NULL) {
         struct zoo_conn *c = open_list;
+        c->report.server_stopped = true;
         if (!c->handshake_done) {
             c->report.stage = c->report.bytes_out ? ZOO_STAGE_HANDSHAKE : ZOO_STAGE_HELLO;
             conclude(c, ZOO_RESULT_CLOSED, "server stopped before the handshake finished");

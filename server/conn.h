@@ -25,7 +25,8 @@ struct zoo_endpoint {
 void zoo_conn_start(struct event_base *base, const struct zoo_endpoint *ep, int fd,
                     const struct sockaddr *peer, socklen_t peer_len);
 
-/* Ends every open connection (at shutdown), each with its event. */
+/* Ends every open connection of the calling thread (at shutdown), each
+ * with its event. */
 void zoo_conn_close_all(void);
 
 #endif

@@ -3,6 +3,7 @@
  * line and kept, as a JSON object, in a fixed-size ring. */
 #include "events.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,7 @@ struct counts {
 };
 
 struct zoo_events {
+    pthread_mutex_t lock; /* workers emit, the control API reads */
     FILE *out;
     json_t **ring;
     size_t size, head; /* head: slot of the next event */
@@ -35,6 +37,7 @@ struct zoo_events *zoo_events_new(FILE *out, size_t ring, const struct zoo_catal
     if (ev == NULL) {
         return NULL;
     }
+    pthread_mutex_init(&ev->lock, NULL);
     ev->out = out;
     ev->size = ring ? ring : 1;
     ev->next_id = 1;
@@ -65,6 +68,7 @@ void zoo_events_free(struct zoo_events *ev)
     }
     free(ev->ring);
     free(ev->counts);
+    pthread_mutex_destroy(&ev->lock);
     free(ev);
 }
 
@@ -216,12 +220,17 @@ static json_t *event_json(uint64_t id, const struct zoo_report *r, enum zoo_verd
 uint64_t zoo_events_emit(struct zoo_events *ev, const struct zoo_report *r)
 {
     enum zoo_verdict verdict;
-    json_t *event = event_json(ev->next_id, r, &verdict);
+    json_t *event = event_json(0, r, &verdict);
     char *line;
+    uint64_t id;
 
     if (event == NULL) {
         return 0;
     }
+    /* Ids, lines and the ring advance together, so lines are whole and in id order. */
+    pthread_mutex_lock(&ev->lock);
+    id = ev->next_id++;
+    json_object_set_new(event, "id", json_integer((json_int_t)id));
     if (ev->out != NULL && (line = json_dumps(event, ZOO_EVENT_JSON_FLAGS))) {
         fprintf(ev->out, "%s\n", line);
         fflush(ev->out);
@@ -231,7 +240,8 @@ uint64_t zoo_events_emit(struct zoo_events *ev, const struct zoo_report *r)
     json_decref(ev->ring[ev->head]);
     ev->ring[ev->head] = event;
     ev->head = (ev->head + 1) % ev->size;
-    return ev->next_id++;
+    pthread_mutex_unlock(&ev->lock);
+    return id;
 }
 
 static bool matches(json_t *e, const char *scenario, const char *peer, uint64_t since)
@@ -255,6 +265,7 @@ json_t *zoo_events_query(struct zoo_events *ev, const char *scenario, const char
 {
     json_t *out = json_array();
 
+    pthread_mutex_lock(&ev->lock);
     *next = since;
     for (size_t i = 0; i < ev->size && json_array_size(out) < limit; i++) {
         json_t *e = ev->ring[(ev->head + i) % ev->size]; /* oldest first */
@@ -268,6 +279,7 @@ json_t *zoo_events_query(struct zoo_events *ev, const char *scenario, const char
     if (json_array_size(out) == 0 && ev->next_id - 1 > since) {
         *next = ev->next_id - 1;
     }
+    pthread_mutex_unlock(&ev->lock);
     return out;
 }
 
@@ -275,6 +287,7 @@ json_t *zoo_events_verdicts(struct zoo_events *ev, size_t last)
 {
     json_t *o = json_object();
 
+    pthread_mutex_lock(&ev->lock);
     for (size_t i = 0; i < ev->n_counts; i++) {
         struct counts *c = &ev->counts[i];
         size_t n = json_array_size(c->last), from = n > last ? n - last : 0;
@@ -286,5 +299,6 @@ json_t *zoo_events_verdicts(struct zoo_events *ev, size_t last)
                             json_pack("{s:I, s:I, s:I, s:o}", "pass", c->pass, "fail", c->fail,
                                       "suspect", c->suspect, "last", recent));
     }
+    pthread_mutex_unlock(&ev->lock);
     return o;
 }

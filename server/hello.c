@@ -45,7 +45,7 @@ struct frame {
 };
 
 __attribute__((format(printf, 4, 5))) static int say(char *err, size_t errlen, int rc,
-                                                      const char *fmt, ...)
+                                                     const char *fmt, ...)
 {
     va_list ap;
 
@@ -322,24 +322,23 @@ static int parse_extension(struct rd *r, uint16_t type, struct zoo_hello *h)
 
 static const char *extension_name(uint16_t type)
 {
-    switch (type) {
-    case EXT_SERVER_NAME:
-        return "server_name extension";
-    case EXT_SUPPORTED_GROUPS:
-        return "supported_groups extension";
-    case EXT_EC_POINT_FORMATS:
-        return "ec_point_formats extension";
-    case EXT_SIGNATURE_ALGORITHMS:
-        return "signature_algorithms extension";
-    case EXT_ALPN:
-        return "ALPN extension";
-    case EXT_SUPPORTED_VERSIONS:
-        return "supported_versions extension";
-    case EXT_KEY_SHARE:
-        return "key_share extension";
-    default:
-        return "extension";
+    static const struct {
+        uint16_t type;
+        const char *name;
+    } names[] = {{EXT_SERVER_NAME, "server_name extension"},
+                 {EXT_SUPPORTED_GROUPS, "supported_groups extension"},
+                 {EXT_EC_POINT_FORMATS, "ec_point_formats extension"},
+                 {EXT_SIGNATURE_ALGORITHMS, "signature_algorithms extension"},
+                 {EXT_ALPN, "ALPN extension"},
+                 {EXT_SUPPORTED_VERSIONS, "supported_versions extension"},
+                 {EXT_KEY_SHARE, "key_share extension"}};
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i].type == type) {
+            return names[i].name;
+        }
     }
+    return "extension";
 }
 
 /* Records TYPE, refusing repeats (RFC 8446 §4.2: at most one extension of each type). */
@@ -423,8 +422,8 @@ static int parse_body(struct rd *r, struct zoo_hello *h)
     r->pos += sid;
     if ((rc = get_list(r, 2, 2, "cipher suites", h->suites, ZOO_HELLO_MAX_SUITES, &h->n_suites,
                        1)) != ZOO_HELLO_OK ||
-        (rc = get_list(r, 1, 1, "compression methods", h->compressions,
-                       ZOO_HELLO_MAX_COMPRESSIONS, &h->n_compressions, 1)) != ZOO_HELLO_OK) {
+        (rc = get_list(r, 1, 1, "compression methods", h->compressions, ZOO_HELLO_MAX_COMPRESSIONS,
+                       &h->n_compressions, 1)) != ZOO_HELLO_OK) {
         return rc;
     }
     if (r->pos == r->end) {
@@ -455,8 +454,7 @@ static bool is_http_method(const uint8_t *buf, size_t len)
 }
 
 /* Checks the (possibly partial, LEN bytes) record header at the start of a record. */
-static int check_record_header(const uint8_t *rec, size_t len, bool first, char *err,
-                               size_t errlen)
+static int check_record_header(const uint8_t *rec, size_t len, bool first, char *err, size_t errlen)
 {
     size_t rlen;
 
@@ -513,17 +511,19 @@ static int take_header(struct frame *f, const uint8_t *body, size_t n, char *err
 }
 
 /* Walks the records of BUF until the hello is complete or the data runs out. */
-static int walk_records(const uint8_t *buf, size_t len, struct frame *f, char *err,
-                        size_t errlen)
+static int walk_records(const uint8_t *buf, size_t len, struct frame *f, char *err, size_t errlen)
 {
     size_t off = 0, rlen, n;
     int rc;
 
     memset(f, 0, sizeof(*f));
     while (f->msg_len == 0 || f->have < f->msg_len) {
+        if (off == len && f->msg_len > 0) {
+            break; /* parse what there is: an error may already show */
+        }
         if (off == len) {
-            return say(err, errlen, ZOO_HELLO_NEED_MORE,
-                       f->msg_len == 0 ? "truncated handshake header" : "truncated ClientHello");
+            return say(err, errlen, ZOO_HELLO_NEED_MORE, "truncated %s header",
+                       off == 0 ? "record" : "handshake");
         }
         rc = check_record_header(buf + off, len - off < 5 ? len - off : 5, off == 0, err, errlen);
         if (rc != ZOO_HELLO_OK) {
@@ -538,7 +538,7 @@ static int walk_records(const uint8_t *buf, size_t len, struct frame *f, char *e
         f->last_end = off + 5 + rlen;
         f->last_complete = n == rlen;
         if (!f->last_complete) {
-            break; /* parse what there is: an error may already show */
+            break;
         }
         off = f->last_end;
     }
@@ -562,8 +562,7 @@ static void gather(const uint8_t *buf, size_t len, uint8_t *msg, size_t n)
     }
 }
 
-int zoo_hello_parse(const uint8_t *buf, size_t len, struct zoo_hello *out, char *err,
-                    size_t errlen)
+int zoo_hello_parse(const uint8_t *buf, size_t len, struct zoo_hello *out, char *err, size_t errlen)
 {
     struct frame f;
     struct rd r;
@@ -593,7 +592,7 @@ int zoo_hello_parse(const uint8_t *buf, size_t len, struct zoo_hello *out, char 
     out->n_records = f.n_records;
     if ((rc = parse_body(&r, out)) == ZOO_HELLO_OK && (r.avail < f.msg_len || !f.last_complete)) {
         rc = say(err, errlen, ZOO_HELLO_NEED_MORE, "truncated %s",
-                 r.avail < f.msg_len ? "ClientHello" : "record after the ClientHello");
+                 r.avail < f.msg_len ? "ClientHello" : "record");
     }
     if (rc == ZOO_HELLO_OK) {
         out->consumed = f.last_end;

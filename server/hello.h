@@ -12,12 +12,12 @@
 enum zoo_hello_status { ZOO_HELLO_OK = 0, ZOO_HELLO_NEED_MORE = 1, ZOO_HELLO_ERROR = -1 };
 
 /* Fixed caps; a hello that exceeds one is an error ("too many ..."). */
-#define ZOO_HELLO_MAX_RECORD 16384     /* RFC 8446 §5.1: 2^14 plaintext bytes */
-#define ZOO_HELLO_MAX_HANDSHAKE 65536  /* sane limit on the ClientHello body */
+#define ZOO_HELLO_MAX_RECORD 16384    /* RFC 8446 §5.1: 2^14 plaintext bytes */
+#define ZOO_HELLO_MAX_HANDSHAKE 65536 /* sane limit on the ClientHello body */
 #define ZOO_HELLO_MAX_SUITES 512
 #define ZOO_HELLO_MAX_COMPRESSIONS 255 /* the vector's own limit */
 #define ZOO_HELLO_MAX_EXTENSIONS 128
-#define ZOO_HELLO_MAX_VERSIONS 127     /* supported_versions <2..254> */
+#define ZOO_HELLO_MAX_VERSIONS 127 /* supported_versions <2..254> */
 #define ZOO_HELLO_MAX_GROUPS 128
 #define ZOO_HELLO_MAX_POINT_FORMATS 255
 #define ZOO_HELLO_MAX_SIG_ALGS 128
@@ -42,7 +42,7 @@ struct zoo_hello {
     char sni[256]; /* host_name: 1-255 printable ASCII bytes, NUL-terminated */
     bool has_sni;
     char alpn[ZOO_HELLO_MAX_ALPN][ZOO_HELLO_MAX_ALPN_LEN + 1]; /* raw bytes, NUL-terminated */
-    size_t alpn_len[ZOO_HELLO_MAX_ALPN];                      /* names may hold any byte */
+    size_t alpn_len[ZOO_HELLO_MAX_ALPN];                       /* names may hold any byte */
     size_t n_alpn;
     uint16_t groups[ZOO_HELLO_MAX_GROUPS]; /* supported_groups */
     size_t n_groups;

@@ -28,6 +28,7 @@ struct options {
     int follow;
     const char *scenario;
     unsigned long long since;
+    int workers;
 };
 
 static const char usage_text[] =
@@ -47,6 +48,7 @@ static const char usage_text[] =
     "  --bind ADDR              listen address (default 127.0.0.1)\n"
     "  --port-offset N          move every scenario port by N (e.g. for tests)\n"
     "  --handshake-timeout SEC  cut off clients that do not finish in time (default 10)\n"
+    "  --workers N              event loop threads (default: one per core)\n"
     "  --events FILE            append JSON events to FILE (default: standard output)\n"
     "  --keylog FILE            append NSS key log lines (Wireshark can decrypt captures)\n"
     "  --control-port N|off     read-only control API port (default 9399, moved by the "
@@ -109,6 +111,7 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"events", required_argument, 0, 'e'},    {"keylog", required_argument, 0, 'k'},
         {"control-port", required_argument, 0, 'p'}, {"follow", no_argument, 0, 'f'},
         {"scenario", required_argument, 0, 'n'},  {"since", required_argument, 0, 'i'},
+        {"workers", required_argument, 0, 'w'},
         {"json", no_argument, 0, 'j'},            {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
     int c;
@@ -118,6 +121,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     o->bind = "127.0.0.1";
     o->handshake_timeout = 10;
     o->control_port = -1;
+    o->workers = (int)sysconf(_SC_NPROCESSORS_ONLN) > 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "hV", longs, NULL)) != -1) {
         switch (c) {
@@ -158,6 +162,11 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'f':
             o->follow = 1;
+            break;
+        case 'w':
+            if (parse_int(optarg, "--workers", 1, 256, &o->workers) != 0) {
+                return 2;
+            }
             break;
         case 'n':
             if (optarg[strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-")] != '\0') {
@@ -219,7 +228,7 @@ static int run(const char *command, const char *name, struct options *o)
     if (strcmp(command, "serve") == 0) {
         struct zoo_serve_options so = {o->certs,       o->bind,        o->handshake_timeout,
                                        o->events_path, o->keylog_path, control_port(o),
-                                       10000};
+                                       10000,          o->workers};
         status = zoo_serve(&catalog, &so);
     } else if (strcmp(command, "list") == 0 && o->json) {
         status = zoo_catalog_print_json(&catalog, o->bind, o->certs, stdout) ? 1 : 0;

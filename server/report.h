@@ -46,6 +46,7 @@ struct zoo_report {
     char client_subject[256];   /* client certificate (mTLS), if any */
     char client_issuer[256];
     bool app_data;              /* the client sent application data */
+    bool server_stopped;        /* cut off by our shutdown, not by the client */
     uint64_t bytes_in, bytes_out;
 };
 

@@ -1,40 +1,35 @@
-/* Server start-up in the order that keeps errors cheap: bind every port
+/* Server start-up in the order that keeps errors cheap: check every port
  * first (a taken port is bad input, exit 2, nothing served), then open the
- * event log and control API, mint and build contexts, announce and serve. */
+ * event log and control API, mint certificates and build contexts, start
+ * the workers, announce, and wait for a signal on the main thread. */
 #include "server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <event2/event.h>
-#include <event2/listener.h>
+#include <event2/thread.h>
+#include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
 #include "catalog.h"
-#include "conn.h"
 #include "control.h"
 #include "events.h"
 #include "pki.h"
 #include "tls.h"
-
-struct listener {
-    struct zoo_endpoint ep;
-    struct evconnlistener *lev;
-    int fd;
-};
+#include "worker.h"
 
 struct server {
-    struct event_base *base;
-    struct listener *listeners;
-    size_t count;
+    struct event_base *base; /* the main thread's: signals and the control API */
+    struct zoo_tls_ctx **ctxs;
+    size_t n_ctxs;
+    struct zoo_worker **workers;
+    size_t n_workers;
     FILE *events_file;
     FILE *keylog;
     struct zoo_events *events;
@@ -42,47 +37,21 @@ struct server {
     int control_port;
 };
 
-/* Binds S's address; returns the listening socket or -1 with ERR. */
-static int bind_scenario(const struct zoo_scenario *s, const char *addr, char *err, size_t len)
+/* Binds each scenario's port once without SO_REUSEPORT, so that a port
+ * held by anyone else is reported before anything listens, and records the
+ * kernel's choice for "listen: 0". 0, or -1 with ERR. */
+static int reserve_ports(struct zoo_catalog *catalog, const char *bind, char *err, size_t len)
 {
-    struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV,
-                             .ai_socktype = SOCK_STREAM};
-    struct addrinfo *ai;
-    char port[8];
-    int fd, one = 1, rc;
-
-    snprintf(port, sizeof(port), "%d", s->port);
-    if ((rc = getaddrinfo(addr, port, &hints, &ai)) != 0) {
-        snprintf(err, len, "%s:%d:%d: scenario '%s': bad listen address '%s': %s\n", s->file,
-                 s->listen_mark.line, s->listen_mark.column, s->name, addr, gai_strerror(rc));
-        return -1;
-    }
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd >= 0) {
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    }
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
-        snprintf(err, len, "%s:%d:%d: scenario '%s': cannot listen on %s port %d: %s%s\n",
-                 s->file, s->listen_mark.line, s->listen_mark.column, s->name, addr, s->port,
-                 strerror(errno),
-                 errno == EADDRINUSE ? " (stop the other server, or move all ports with "
-                                       "--port-offset)"
-                                     : "");
-        if (fd >= 0) {
-            close(fd);
+    for (size_t i = 0; i < catalog->count; i++) {
+        struct zoo_scenario *s = &catalog->items[i];
+        int fd = zoo_worker_listen(s, zoo_catalog_bind(s, bind), s->port, 0, err, len);
+        if (fd < 0) {
+            return -1;
         }
-        fd = -1;
+        s->port = zoo_addr_local_port(fd);
+        close(fd);
     }
-    freeaddrinfo(ai);
-    return fd;
-}
-
-static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
-                      int len, void *arg)
-{
-    struct listener *l = arg;
-
-    zoo_conn_start(evconnlistener_get_base(lev), &l->ep, fd, sa, (socklen_t)len);
+    return 0;
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -94,17 +63,14 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 
 static void server_cleanup(struct server *srv)
 {
-    zoo_conn_close_all();
-    for (size_t i = 0; i < srv->count; i++) {
-        struct listener *l = &srv->listeners[i];
-        if (l->lev != NULL) {
-            evconnlistener_free(l->lev);
-        } else if (l->fd >= 0) {
-            close(l->fd);
-        }
-        zoo_tls_ctx_free(l->ep.ctx);
+    for (size_t i = 0; i < srv->n_workers; i++) {
+        zoo_worker_free(srv->workers[i]); /* ends its connections, each with its event */
     }
-    free(srv->listeners);
+    free(srv->workers);
+    for (size_t i = 0; i < srv->n_ctxs; i++) {
+        zoo_tls_ctx_free(srv->ctxs[i]);
+    }
+    free(srv->ctxs);
     zoo_control_free(srv->control);
     zoo_events_free(srv->events);
     if (srv->events_file != NULL && srv->events_file != stdout) {
@@ -120,7 +86,8 @@ static void server_cleanup(struct server *srv)
 }
 
 /* Mints every leaf and builds every context; 0 or -1 with ERR. */
-static int prepare(struct server *srv, const struct zoo_serve_options *o, char *err, size_t len)
+static int prepare(struct server *srv, const struct zoo_catalog *catalog,
+                   const struct zoo_serve_options *o, char *err, size_t len)
 {
     char client_ca[PATH_MAX];
     struct zoo_pki *pki = zoo_pki_open(o->certs, err, len);
@@ -130,25 +97,46 @@ static int prepare(struct server *srv, const struct zoo_serve_options *o, char *
     if (pki == NULL) {
         return -1;
     }
+    srv->ctxs = calloc(catalog->count ? catalog->count : 1, sizeof(*srv->ctxs));
     zoo_pki_path(o->certs, ZOO_PKI_CLIENT_CA, client_ca, sizeof(client_ca));
-    for (size_t i = 0; ret == 0 && i < srv->count; i++) {
-        struct listener *l = &srv->listeners[i];
+    for (; ret == 0 && srv->ctxs != NULL && srv->n_ctxs < catalog->count; srv->n_ctxs++) {
+        const struct zoo_scenario *s = &catalog->items[srv->n_ctxs];
         struct zoo_leaf leaf;
-        if ((ret = zoo_pki_leaf(pki, l->ep.scenario, now, &leaf, err, len)) != 0) {
+        if ((ret = zoo_pki_leaf(pki, s, now, &leaf, err, len)) != 0) {
             break;
         }
-        l->ep.ctx = zoo_tls_ctx_new(l->ep.scenario, &leaf, client_ca, err, len);
-        ret = l->ep.ctx ? 0 : -1;
+        srv->ctxs[srv->n_ctxs] = zoo_tls_ctx_new(s, &leaf, client_ca, err, len);
+        ret = srv->ctxs[srv->n_ctxs] ? 0 : -1;
         zoo_leaf_cleanup(&leaf);
-        if (ret == 0 &&
-            (l->lev = evconnlistener_new(srv->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, -1,
-                                         l->fd)) == NULL) {
-            snprintf(err, len, "evconnlistener_new() failed");
-            ret = -1;
-        }
     }
     zoo_pki_free(pki);
-    return ret;
+    return srv->ctxs == NULL ? -1 : ret;
+}
+
+/* Starts O->workers workers; 0 or -1 with ERR. */
+static int start_workers(struct server *srv, const struct zoo_catalog *catalog,
+                         const struct zoo_serve_options *o, char *err, size_t len)
+{
+    struct zoo_worker_config cfg = {catalog, srv->ctxs, srv->events, o->bind,
+                                    o->handshake_timeout};
+
+    srv->workers = calloc((size_t)o->workers, sizeof(*srv->workers));
+    if (srv->workers == NULL) {
+        snprintf(err, len, "out of memory");
+        return -1;
+    }
+    for (; srv->n_workers < (size_t)o->workers; srv->n_workers++) {
+        struct zoo_worker *w = zoo_worker_new(&cfg, err, len);
+        if (w == NULL) {
+            return -1;
+        }
+        srv->workers[srv->n_workers] = w;
+        if (zoo_worker_start(w) != 0) {
+            snprintf(err, len, "cannot start worker thread");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Opens the event stream, the key log and the control API. */
@@ -190,7 +178,8 @@ static void banner(const struct server *srv, const struct zoo_catalog *catalog,
     char ca[PATH_MAX];
 
     zoo_pki_path(o->certs, ZOO_PKI_CA, ca, sizeof(ca));
-    fprintf(stderr, "tlszoo: %zu scenarios on %s\n\n", catalog->count, o->bind);
+    fprintf(stderr, "tlszoo: %zu scenarios on %s, %d worker%s\n\n", catalog->count, o->bind,
+            o->workers, o->workers == 1 ? "" : "s");
     zoo_catalog_print_table(catalog, o->bind, stderr);
     fprintf(stderr, "\nTrust %s once (e.g. curl --cacert %s).\n", ca, ca);
     if (srv->control != NULL) {
@@ -210,29 +199,20 @@ int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o)
     int status = 1;
 
     signal(SIGPIPE, SIG_IGN);
-    srv.base = event_base_new();
-    srv.listeners = calloc(catalog->count, sizeof(*srv.listeners));
-    if (srv.base == NULL || srv.listeners == NULL) {
-        fprintf(stderr, "tlszoo: out of memory\n");
+    if (evthread_use_pthreads() != 0 || (srv.base = event_base_new()) == NULL) {
+        fprintf(stderr, "tlszoo: cannot set up the event loop\n");
         goto out;
     }
-    for (size_t i = 0; i < catalog->count; i++, srv.count++) {
-        struct listener *l = &srv.listeners[i];
-        struct zoo_scenario *s = &catalog->items[i];
-        l->ep = (struct zoo_endpoint){s, NULL, NULL, o->handshake_timeout};
-        if ((l->fd = bind_scenario(s, zoo_catalog_bind(s, o->bind), err, sizeof(err))) < 0) {
-            fputs(err, stderr);
-            status = 2;
-            goto out;
-        }
-        s->port = zoo_addr_local_port(l->fd); /* the kernel's choice for "listen: 0" */
+    if (reserve_ports(catalog, o->bind, err, sizeof(err)) != 0) {
+        fputs(err, stderr);
+        status = 2;
+        goto out;
     }
-    if (observe(&srv, catalog, o, err, sizeof(err)) != 0 || prepare(&srv, o, err, sizeof(err)) != 0) {
+    if (observe(&srv, catalog, o, err, sizeof(err)) != 0 ||
+        prepare(&srv, catalog, o, err, sizeof(err)) != 0 ||
+        start_workers(&srv, catalog, o, err, sizeof(err)) != 0) {
         fprintf(stderr, "tlszoo: %s\n", err);
         goto out;
-    }
-    for (size_t i = 0; i < srv.count; i++) {
-        srv.listeners[i].ep.events = srv.events;
     }
     sigint = evsignal_new(srv.base, SIGINT, on_signal, srv.base);
     sigterm = evsignal_new(srv.base, SIGTERM, on_signal, srv.base);

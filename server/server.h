@@ -13,6 +13,7 @@ struct zoo_serve_options {
     const char *keylog_path; /* NULL: no key log */
     int control_port;        /* 0: the kernel picks; negative: no control API */
     size_t ring;             /* events kept for the control API */
+    int workers;             /* threads, each with its own loop and listeners */
 };
 
 /* Serves CATALOG until SIGINT or SIGTERM, writing kernel-chosen ports back

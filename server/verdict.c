@@ -66,6 +66,10 @@ enum zoo_verdict zoo_verdict_judge(const struct zoo_report *r, char *why, size_t
     const char *defect = r->scenario->summary ? r->scenario->summary : r->scenario->name;
     char abort[400];
 
+    if (r->server_stopped && r->result != ZOO_RESULT_COMPLETED) {
+        snprintf(why, len, "the server stopped before the client finished the handshake");
+        return ZOO_VERDICT_SUSPECT;
+    }
     switch (r->result) {
     case ZOO_RESULT_COMPLETED:
         if (!reject) {

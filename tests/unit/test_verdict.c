@@ -101,6 +101,17 @@ START_TEST(verdict_suspects_timeouts_and_garbage)
 }
 END_TEST
 
+START_TEST(verdict_suspects_connections_cut_by_shutdown)
+{
+    struct zoo_report r = {.scenario = &reject_scenario, .result = ZOO_RESULT_CLOSED,
+                           .server_stopped = true};
+    char why[512];
+
+    ck_assert_int_eq(zoo_verdict_judge(&r, why, sizeof(why)), ZOO_VERDICT_SUSPECT);
+    ck_assert_str_eq(why, "the server stopped before the client finished the handshake");
+}
+END_TEST
+
 static struct zoo_tls_info no_tls(void)
 {
     struct zoo_tls_info info = {.alert_received = -1, .alert_sent = -1};
@@ -191,6 +202,7 @@ Suite *verdict_suite(void)
     tcase_add_test(tc, verdict_passes_close_and_reset_on_reject_scenario);
     tcase_add_test(tc, verdict_reverses_for_accept_scenario);
     tcase_add_test(tc, verdict_suspects_timeouts_and_garbage);
+    tcase_add_test(tc, verdict_suspects_connections_cut_by_shutdown);
     tcase_add_test(tc, outcome_prefers_client_alert_seen_in_records);
     tcase_add_test(tc, outcome_explains_missing_sni);
     tcase_add_test(tc, outcome_explains_version_refusal);
