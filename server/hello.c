@@ -551,7 +551,7 @@ static void gather(const uint8_t *buf, size_t len, uint8_t *msg, size_t n)
 {
     size_t off = 0, got = 0;
 
-    while (got < n && len - off > 5) {
+    while (got < n && off + 5 < len) {
         size_t rlen = (size_t)buf[off + 3] << 8 | buf[off + 4];
         size_t take = len - off - 5 < rlen ? len - off - 5 : rlen;
 
@@ -565,7 +565,6 @@ static void gather(const uint8_t *buf, size_t len, uint8_t *msg, size_t n)
 int zoo_hello_parse(const uint8_t *buf, size_t len, struct zoo_hello *out, char *err, size_t errlen)
 {
     struct frame f;
-    struct rd r;
     uint8_t *copy = NULL;
     int rc;
 
@@ -574,9 +573,8 @@ int zoo_hello_parse(const uint8_t *buf, size_t len, struct zoo_hello *out, char 
     if ((rc = walk_records(buf, len, &f, err, errlen)) != ZOO_HELLO_OK) {
         return rc;
     }
-    memset(&r, 0, sizeof(r));
+    struct rd r = {.p = buf + 5, .pos = 4, .end = f.msg_len, .err = err, .errlen = errlen};
     r.avail = f.have < f.msg_len ? f.have : f.msg_len;
-    r.p = buf + 5;
     if (f.n_records > 1) {
         if ((copy = malloc(r.avail)) == NULL) {
             return say(err, errlen, ZOO_HELLO_ERROR, "out of memory");
@@ -584,10 +582,6 @@ int zoo_hello_parse(const uint8_t *buf, size_t len, struct zoo_hello *out, char 
         gather(buf, len, copy, r.avail);
         r.p = copy;
     }
-    r.pos = 4;
-    r.end = f.msg_len;
-    r.err = err;
-    r.errlen = errlen;
     out->record_version = (uint16_t)(buf[1] << 8 | buf[2]);
     out->n_records = f.n_records;
     if ((rc = parse_body(&r, out)) == ZOO_HELLO_OK && (r.avail < f.msg_len || !f.last_complete)) {

@@ -66,6 +66,10 @@ enum zoo_verdict zoo_verdict_judge(const struct zoo_report *r, char *why, size_t
     const char *defect = r->scenario->summary ? r->scenario->summary : r->scenario->name;
     char abort[400];
 
+    if ((r->result == ZOO_RESULT_CLOSED || r->result == ZOO_RESULT_RESET) && r->bytes_in == 0) {
+        snprintf(why, len, "client connected and sent nothing (a port probe?)");
+        return ZOO_VERDICT_SUSPECT;
+    }
     if (r->server_stopped && r->result != ZOO_RESULT_COMPLETED) {
         snprintf(why, len, "the server stopped before the client finished the handshake");
         return ZOO_VERDICT_SUSPECT;

@@ -26,7 +26,7 @@ static enum zoo_verdict judge(const struct zoo_scenario *s, enum zoo_result resu
                               bool app_data, char *why)
 {
     struct zoo_report r = {.scenario = s, .result = result, .alert_code = alert,
-                           .app_data = app_data};
+                           .app_data = app_data, .bytes_in = 517};
     return zoo_verdict_judge(&r, why, 512);
 }
 
@@ -101,10 +101,23 @@ START_TEST(verdict_suspects_timeouts_and_garbage)
 }
 END_TEST
 
+START_TEST(verdict_suspects_connections_that_sent_nothing)
+{
+    struct zoo_report r = {.scenario = &reject_scenario, .result = ZOO_RESULT_CLOSED};
+    char why[512];
+
+    ck_assert_int_eq(zoo_verdict_judge(&r, why, sizeof(why)), ZOO_VERDICT_SUSPECT);
+    ck_assert_str_eq(why, "client connected and sent nothing (a port probe?)");
+    r.scenario = &accept_scenario;
+    r.result = ZOO_RESULT_RESET;
+    ck_assert_int_eq(zoo_verdict_judge(&r, why, sizeof(why)), ZOO_VERDICT_SUSPECT);
+}
+END_TEST
+
 START_TEST(verdict_suspects_connections_cut_by_shutdown)
 {
     struct zoo_report r = {.scenario = &reject_scenario, .result = ZOO_RESULT_CLOSED,
-                           .server_stopped = true};
+                           .server_stopped = true, .bytes_in = 5};
     char why[512];
 
     ck_assert_int_eq(zoo_verdict_judge(&r, why, sizeof(why)), ZOO_VERDICT_SUSPECT);
@@ -202,6 +215,7 @@ Suite *verdict_suite(void)
     tcase_add_test(tc, verdict_passes_close_and_reset_on_reject_scenario);
     tcase_add_test(tc, verdict_reverses_for_accept_scenario);
     tcase_add_test(tc, verdict_suspects_timeouts_and_garbage);
+    tcase_add_test(tc, verdict_suspects_connections_that_sent_nothing);
     tcase_add_test(tc, verdict_suspects_connections_cut_by_shutdown);
     tcase_add_test(tc, outcome_prefers_client_alert_seen_in_records);
     tcase_add_test(tc, outcome_explains_missing_sni);
