@@ -6,6 +6,7 @@
 #include "conn.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +23,7 @@
 #include "scenario.h"
 #include "tls.h"
 
-#define ZOO_IN_MAX (64 * 1024 + 5 * 5) /* a maximal hello in small records; more is hostile */
 #define ZOO_REQUEST_MAX 8192
-
-/* How long a finished connection waits for the client's FIN. Closing with
- * unread input would send a TCP reset, which can destroy our last alert
- * before the client reads it (RFC 1122 §4.2.2.13). */
-#define ZOO_LINGER_SECONDS 2
 
 enum zoo_conn_state {
     ZOO_CONN_WANT_HELLO,
@@ -63,8 +58,10 @@ struct zoo_conn {
     struct zoo_conn *prev, *next; /* all open connections, for shutdown */
 };
 
-/* Each worker thread keeps its own connections. */
+/* Each worker thread keeps its own connections; the limit counts them all. */
 static _Thread_local struct zoo_conn *open_list;
+static _Thread_local int open_here;
+static atomic_int open_total;
 
 static int buf_append(struct buf *b, const char *data, size_t len)
 {
@@ -178,6 +175,8 @@ static void conn_free(struct zoo_conn *c)
     free(c->hello);
     free(c->in.data);
     free(c->out.data);
+    open_here--;
+    atomic_fetch_sub(&open_total, 1);
     if (c->prev != NULL) {
         c->prev->next = c->next;
     } else {
@@ -187,6 +186,11 @@ static void conn_free(struct zoo_conn *c)
         c->next->prev = c->prev;
     }
     free(c);
+}
+
+int zoo_conn_count(void)
+{
+    return open_here;
 }
 
 void zoo_conn_close_all(void)
@@ -272,6 +276,7 @@ static enum zoo_conn_state on_hello(struct zoo_conn *c)
 static enum zoo_conn_state on_handshake(struct zoo_conn *c)
 {
     struct zoo_tls_info info;
+    struct timeval idle = {c->ep->limits->idle_timeout, 0};
     int st = zoo_tls_handshake(c->tls);
 
     if (st == ZOO_TLS_WANT_READ && !c->eof) {
@@ -289,6 +294,7 @@ static enum zoo_conn_state on_handshake(struct zoo_conn *c)
     memcpy(c->report.client_issuer, info.client_issuer, sizeof(info.client_issuer));
     c->report.stage = ZOO_STAGE_APPLICATION;
     c->handshake_done = true;
+    evtimer_add(c->ev_timer, &idle); /* the request must come within the idle timeout */
     return ZOO_CONN_WANT_REQUEST;
 }
 
@@ -368,9 +374,12 @@ static void step(struct zoo_conn *c)
     } while (true);
 }
 
+/* Waits for the client's FIN before closing: closing with unread input
+ * would send a TCP reset, which can destroy our last alert before the
+ * client reads it (RFC 1122 §4.2.2.13). */
 static void linger(struct zoo_conn *c)
 {
-    struct timeval tv = {ZOO_LINGER_SECONDS, 0};
+    struct timeval tv = {c->ep->limits->idle_timeout, 0};
 
     if (c->eof || shutdown(c->fd, SHUT_WR) != 0) {
         conn_free(c);
@@ -418,14 +427,16 @@ static bool read_input(struct zoo_conn *c, int fd)
     }
     c->report.bytes_in += (uint64_t)n;
     zoo_record_scan_feed(&c->records, (const unsigned char *)buf, (size_t)n);
-    if (c->in.len - c->in_off + (size_t)n > ZOO_IN_MAX || buf_append(&c->in, buf, (size_t)n) != 0) {
-        if (c->handshake_done) {
-            conclude(c, ZOO_RESULT_COMPLETED, "client sent more than the server reads");
-        } else {
+    if (c->in.len - c->in_off + (size_t)n > c->ep->limits->max_hello ||
+        buf_append(&c->in, buf, (size_t)n) != 0) {
+        char why[128];
+        snprintf(why, sizeof(why), "client sent more than %zu unread bytes (limit --max-hello)",
+                 c->ep->limits->max_hello);
+        if (!c->handshake_done) {
             hex_prefix(c->in.data, c->in.len, c->report.first_bytes,
                        sizeof(c->report.first_bytes));
-            conclude(c, ZOO_RESULT_MALFORMED, "client sent more than the largest ClientHello");
         }
+        conclude(c, c->handshake_done ? ZOO_RESULT_COMPLETED : ZOO_RESULT_MALFORMED, why);
     }
     return true;
 }
@@ -478,17 +489,37 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     conn_free(c);
 }
 
+/* Past the connection limit: one event, and the socket closed at once. */
+static void refuse(const struct zoo_endpoint *ep, int fd, const struct sockaddr *peer)
+{
+    struct zoo_report r = {.scenario = ep->scenario, .result = ZOO_RESULT_REFUSED};
+
+    clock_gettime(CLOCK_REALTIME, &r.started);
+    zoo_addr_format(peer, r.peer, sizeof(r.peer));
+    snprintf(r.detail, sizeof(r.detail), "server at its limit of %d open connections "
+             "(--max-connections)", ep->limits->max_connections);
+    close(fd);
+    zoo_events_emit(ep->events, &r);
+}
+
 void zoo_conn_start(struct event_base *base, const struct zoo_endpoint *ep, int fd,
                     const struct sockaddr *peer, socklen_t peer_len)
 {
-    struct zoo_conn *c = calloc(1, sizeof(*c));
-    struct timeval tv = {ep->handshake_timeout, 0};
+    struct zoo_conn *c;
+    struct timeval tv = {ep->limits->handshake_timeout, 0};
 
     (void)peer_len;
-    if (c == NULL) {
+    if (atomic_fetch_add(&open_total, 1) >= ep->limits->max_connections) {
+        atomic_fetch_sub(&open_total, 1);
+        refuse(ep, fd, peer);
+        return;
+    }
+    if ((c = calloc(1, sizeof(*c))) == NULL) {
+        atomic_fetch_sub(&open_total, 1);
         close(fd);
         return;
     }
+    open_here++;
     c->next = open_list;
     if (open_list != NULL) {
         open_list->prev = c;

@@ -526,6 +526,9 @@ static int walk_records(const uint8_t *buf, size_t len, struct frame *f, char *e
                        off == 0 ? "record" : "handshake");
         }
         rc = check_record_header(buf + off, len - off < 5 ? len - off : 5, off == 0, err, errlen);
+        if (rc == ZOO_HELLO_NEED_MORE && f->msg_len > 0) {
+            break;
+        }
         if (rc != ZOO_HELLO_OK) {
             return rc;
         }

@@ -20,7 +20,8 @@ struct options {
     char certs[PATH_MAX];
     const char *bind;
     int port_offset;
-    int handshake_timeout;
+    struct zoo_limits limits;
+    int grace;
     int json;
     const char *events_path;
     const char *keylog_path;
@@ -48,6 +49,11 @@ static const char usage_text[] =
     "  --bind ADDR              listen address (default 127.0.0.1)\n"
     "  --port-offset N          move every scenario port by N (e.g. for tests)\n"
     "  --handshake-timeout SEC  cut off clients that do not finish in time (default 10)\n"
+    "  --idle-timeout SEC       wait for the request, and for the client's close (default 5)\n"
+    "  --max-connections N      open at once; more are closed at once (default 20000)\n"
+    "  --max-hello BYTES        largest first flight before the ClientHello is whole "
+    "(default 69632)\n"
+    "  --grace SEC              time open connections get at shutdown (default 5)\n"
     "  --workers N              event loop threads (default: one per core)\n"
     "  --events FILE            append JSON events to FILE (default: standard output)\n"
     "  --keylog FILE            append NSS key log lines (Wireshark can decrypt captures)\n"
@@ -108,6 +114,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"scenarios", required_argument, 0, 's'}, {"certs", required_argument, 0, 'c'},
         {"bind", required_argument, 0, 'b'},      {"port-offset", required_argument, 0, 'o'},
         {"handshake-timeout", required_argument, 0, 't'},
+        {"idle-timeout", required_argument, 0, 'I'}, {"max-connections", required_argument, 0, 'M'},
+        {"max-hello", required_argument, 0, 'H'}, {"grace", required_argument, 0, 'g'},
         {"events", required_argument, 0, 'e'},    {"keylog", required_argument, 0, 'k'},
         {"control-port", required_argument, 0, 'p'}, {"follow", no_argument, 0, 'f'},
         {"scenario", required_argument, 0, 'n'},  {"since", required_argument, 0, 'i'},
@@ -119,7 +127,9 @@ static int parse_options(int argc, char **argv, struct options *o)
     home_path("scenarios", o->scenarios, sizeof(o->scenarios));
     home_path("certs", o->certs, sizeof(o->certs));
     o->bind = "127.0.0.1";
-    o->handshake_timeout = 10;
+    o->limits = (struct zoo_limits){.handshake_timeout = 10, .idle_timeout = 5,
+                                    .max_hello = 69632, .max_connections = 20000};
+    o->grace = 5;
     o->control_port = -1;
     o->workers = (int)sysconf(_SC_NPROCESSORS_ONLN) > 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
     opterr = 0;
@@ -140,7 +150,32 @@ static int parse_options(int argc, char **argv, struct options *o)
             }
             break;
         case 't':
-            if (parse_int(optarg, "--handshake-timeout", 1, 3600, &o->handshake_timeout) != 0) {
+            if (parse_int(optarg, "--handshake-timeout", 1, 3600,
+                          &o->limits.handshake_timeout) != 0) {
+                return 2;
+            }
+            break;
+        case 'I':
+            if (parse_int(optarg, "--idle-timeout", 1, 3600, &o->limits.idle_timeout) != 0) {
+                return 2;
+            }
+            break;
+        case 'M':
+            if (parse_int(optarg, "--max-connections", 1, 1000000, &o->limits.max_connections) !=
+                0) {
+                return 2;
+            }
+            break;
+        case 'H': {
+            int bytes;
+            if (parse_int(optarg, "--max-hello", 512, 1 << 20, &bytes) != 0) {
+                return 2;
+            }
+            o->limits.max_hello = (size_t)bytes;
+            break;
+        }
+        case 'g':
+            if (parse_int(optarg, "--grace", 0, 3600, &o->grace) != 0) {
                 return 2;
             }
             break;
@@ -226,9 +261,9 @@ static int run(const char *command, const char *name, struct options *o)
         return 2;
     }
     if (strcmp(command, "serve") == 0) {
-        struct zoo_serve_options so = {o->certs,       o->bind,        o->handshake_timeout,
+        struct zoo_serve_options so = {o->certs,       o->bind,        o->limits,
                                        o->events_path, o->keylog_path, control_port(o),
-                                       10000,          o->workers};
+                                       10000,          o->workers,     o->grace};
         status = zoo_serve(&catalog, &so);
     } else if (strcmp(command, "list") == 0 && o->json) {
         status = zoo_catalog_print_json(&catalog, o->bind, o->certs, stdout) ? 1 : 0;

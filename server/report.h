@@ -20,6 +20,7 @@ enum zoo_result {
     ZOO_RESULT_RESET,        /* connection reset */
     ZOO_RESULT_TIMEOUT,      /* the client was too slow */
     ZOO_RESULT_MALFORMED,    /* not TLS, or a broken ClientHello */
+    ZOO_RESULT_REFUSED,      /* closed at once: the server was at its connection limit */
 };
 
 /* Where in the conversation an alert or close came. */

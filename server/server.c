@@ -64,6 +64,9 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 static void server_cleanup(struct server *srv)
 {
     for (size_t i = 0; i < srv->n_workers; i++) {
+        zoo_worker_stop(srv->workers[i]); /* all drain at once */
+    }
+    for (size_t i = 0; i < srv->n_workers; i++) {
         zoo_worker_free(srv->workers[i]); /* ends its connections, each with its event */
     }
     free(srv->workers);
@@ -117,8 +120,8 @@ static int prepare(struct server *srv, const struct zoo_catalog *catalog,
 static int start_workers(struct server *srv, const struct zoo_catalog *catalog,
                          const struct zoo_serve_options *o, char *err, size_t len)
 {
-    struct zoo_worker_config cfg = {catalog, srv->ctxs, srv->events, o->bind,
-                                    o->handshake_timeout};
+    struct zoo_worker_config cfg = {catalog, srv->ctxs, srv->events, o->bind, &o->limits,
+                                    o->grace};
 
     srv->workers = calloc((size_t)o->workers, sizeof(*srv->workers));
     if (srv->workers == NULL) {

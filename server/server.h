@@ -3,17 +3,19 @@
 #ifndef ZOO_SERVER_H
 #define ZOO_SERVER_H
 
+#include "conn.h"
 #include "scenario.h"
 
 struct zoo_serve_options {
     const char *certs;       /* PKI directory */
     const char *bind;        /* default listen address */
-    int handshake_timeout;   /* seconds */
+    struct zoo_limits limits;
     const char *events_path; /* NULL: standard output */
     const char *keylog_path; /* NULL: no key log */
     int control_port;        /* 0: the kernel picks; negative: no control API */
     size_t ring;             /* events kept for the control API */
     int workers;             /* threads, each with its own loop and listeners */
+    int grace;               /* seconds open connections get at shutdown */
 };
 
 /* Serves CATALOG until SIGINT or SIGTERM, writing kernel-chosen ports back

@@ -12,8 +12,9 @@
 
 const char *zoo_result_name(enum zoo_result r)
 {
-    static const char *const names[] = {"completed", "client_alert", "server_alert", "closed",
-                                        "reset",     "timeout",      "malformed"};
+    static const char *const names[] = {"completed", "client_alert", "server_alert",
+                                        "closed",    "reset",        "timeout",
+                                        "malformed", "refused"};
     return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 
@@ -92,6 +93,9 @@ enum zoo_verdict zoo_verdict_judge(const struct zoo_report *r, char *why, size_t
         return ZOO_VERDICT_SUSPECT;
     case ZOO_RESULT_MALFORMED:
         snprintf(why, len, "not a TLS client: %s", r->detail);
+        return ZOO_VERDICT_SUSPECT;
+    case ZOO_RESULT_REFUSED:
+        snprintf(why, len, "the client was never heard: %s", r->detail);
         return ZOO_VERDICT_SUSPECT;
     default:
         break;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +29,10 @@ struct zoo_worker {
     size_t count;
     pthread_t thread;
     bool running;
+    bool stopping;
+    int grace;
+    struct event *drain; /* while stopping: checks whether connections are gone */
+    struct timespec deadline;
 };
 
 int zoo_worker_listen(const struct zoo_scenario *s, const char *addr, int port, int reuseport,
@@ -81,6 +86,9 @@ struct zoo_worker *zoo_worker_new(const struct zoo_worker_config *cfg, char *err
     const struct zoo_catalog *c = cfg->catalog;
     struct zoo_worker *w = calloc(1, sizeof(*w));
 
+    if (w != NULL) {
+        w->grace = cfg->grace;
+    }
     if (w == NULL || (w->base = event_base_new()) == NULL ||
         (w->listeners = calloc(c->count ? c->count : 1, sizeof(*w->listeners))) == NULL) {
         snprintf(err, len, "out of memory");
@@ -91,8 +99,7 @@ struct zoo_worker *zoo_worker_new(const struct zoo_worker_config *cfg, char *err
         const struct zoo_scenario *s = &c->items[w->count];
         struct listener *l = &w->listeners[w->count];
         int fd = zoo_worker_listen(s, zoo_catalog_bind(s, cfg->bind), s->port, 1, err, len);
-        l->ep = (struct zoo_endpoint){s, cfg->ctxs[w->count], cfg->events,
-                                      cfg->handshake_timeout};
+        l->ep = (struct zoo_endpoint){s, cfg->ctxs[w->count], cfg->events, cfg->limits};
         if (fd < 0) {
             zoo_worker_free(w);
             return NULL;
@@ -118,6 +125,49 @@ static void *run(void *arg)
     return NULL;
 }
 
+static void close_listeners(struct zoo_worker *w)
+{
+    for (size_t i = 0; i < w->count; i++) {
+        if (w->listeners[i].lev != NULL) {
+            evconnlistener_free(w->listeners[i].lev);
+            w->listeners[i].lev = NULL;
+        }
+    }
+}
+
+/* On the worker's thread, while stopping: done when no connection is left
+ * or the grace period is over. */
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    struct zoo_worker *w = arg;
+    struct timespec now;
+
+    (void)fd;
+    (void)what;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (zoo_conn_count() == 0 || now.tv_sec > w->deadline.tv_sec ||
+        (now.tv_sec == w->deadline.tv_sec && now.tv_nsec >= w->deadline.tv_nsec)) {
+        event_base_loopbreak(w->base);
+    }
+}
+
+/* On the worker's thread: stop accepting, then drain. */
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+    struct zoo_worker *w = arg;
+    struct timeval every = {0, 50 * 1000};
+
+    (void)fd;
+    (void)what;
+    close_listeners(w);
+    clock_gettime(CLOCK_MONOTONIC, &w->deadline);
+    w->deadline.tv_sec += w->grace;
+    w->drain = event_new(w->base, -1, EV_PERSIST, on_drain, w);
+    if (w->drain == NULL || event_add(w->drain, &every) != 0) {
+        event_base_loopbreak(w->base);
+    }
+}
+
 int zoo_worker_start(struct zoo_worker *w)
 {
     if (pthread_create(&w->thread, NULL, run, w) != 0) {
@@ -129,12 +179,14 @@ int zoo_worker_start(struct zoo_worker *w)
 
 void zoo_worker_stop(struct zoo_worker *w)
 {
-    if (w == NULL || !w->running) {
+    if (w == NULL || !w->running || w->stopping) {
         return;
     }
-    event_base_loopbreak(w->base);
-    pthread_join(w->thread, NULL);
-    w->running = false;
+    w->stopping = true;
+    /* Runs on_stop on the worker's own thread (libevent is set up for threads). */
+    if (event_base_once(w->base, -1, EV_TIMEOUT, on_stop, w, &(struct timeval){0, 0}) != 0) {
+        event_base_loopbreak(w->base);
+    }
 }
 
 void zoo_worker_free(struct zoo_worker *w)
@@ -143,10 +195,12 @@ void zoo_worker_free(struct zoo_worker *w)
         return;
     }
     zoo_worker_stop(w);
-    for (size_t i = 0; i < w->count; i++) {
-        if (w->listeners[i].lev != NULL) {
-            evconnlistener_free(w->listeners[i].lev);
-        }
+    if (w->running) {
+        pthread_join(w->thread, NULL);
+    }
+    close_listeners(w);
+    if (w->drain != NULL) {
+        event_free(w->drain);
     }
     free(w->listeners);
     if (w->base != NULL) {

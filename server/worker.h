@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "conn.h"
 #include "scenario.h"
 
 struct zoo_events;
@@ -18,7 +19,8 @@ struct zoo_worker_config {
     struct zoo_tls_ctx *const *ctxs;   /* one per scenario, same order */
     struct zoo_events *events;
     const char *bind;
-    int handshake_timeout;
+    const struct zoo_limits *limits;
+    int grace; /* seconds open connections get to finish when stopping */
 };
 
 /* Binds and listens on every scenario port. NULL on failure, with ERR. */
@@ -27,10 +29,11 @@ struct zoo_worker *zoo_worker_new(const struct zoo_worker_config *cfg, char *err
 /* Runs the worker's loop on a new thread. 0 or ZOO_ENOMEM. */
 int zoo_worker_start(struct zoo_worker *w);
 
-/* Stops the loop, ends every open connection (each with its event) and
- * joins the thread. */
+/* Asks the worker to stop accepting and to let open connections finish for
+ * the grace period, then end the rest (each with its event). Returns at once. */
 void zoo_worker_stop(struct zoo_worker *w);
 
+/* Stops the worker if needed, waits for its thread, frees it. */
 void zoo_worker_free(struct zoo_worker *w);
 
 /* Opens a listening socket for S on ADDR:PORT, shared with the other workers
