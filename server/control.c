@@ -221,6 +221,12 @@ struct zoo_control *zoo_control_new(struct event_base *base, const char *addr, i
     return c;
 }
 
+void zoo_control_set_catalog(struct zoo_control *c, json_t *catalog_json)
+{
+    json_decref(c->catalog);
+    c->catalog = json_incref(catalog_json);
+}
+
 void zoo_control_free(struct zoo_control *c)
 {
     if (c == NULL) {

@@ -15,6 +15,9 @@ struct zoo_control;
 struct zoo_control *zoo_control_new(struct event_base *base, const char *addr, int *port,
                                     json_t *catalog_json, const char *ca_file,
                                     struct zoo_events *events, char *err, size_t len);
+/* Serves CATALOG_JSON from now on (after a reload; a reference is taken). */
+void zoo_control_set_catalog(struct zoo_control *c, json_t *catalog_json);
+
 void zoo_control_free(struct zoo_control *c);
 
 #endif

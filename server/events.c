@@ -13,7 +13,7 @@
 #include "verdict.h"
 
 struct counts {
-    const char *name;
+    char *name;
     json_int_t pass, fail, suspect;
     json_t *last; /* array of the newest events, bounded */
 };
@@ -30,7 +30,7 @@ struct zoo_events {
 
 #define ZOO_VERDICT_LAST 5
 
-struct zoo_events *zoo_events_new(FILE *out, size_t ring, const struct zoo_catalog *catalog)
+struct zoo_events *zoo_events_new(FILE *out, size_t ring)
 {
     struct zoo_events *ev = calloc(1, sizeof(*ev));
 
@@ -42,17 +42,46 @@ struct zoo_events *zoo_events_new(FILE *out, size_t ring, const struct zoo_catal
     ev->size = ring ? ring : 1;
     ev->next_id = 1;
     ev->ring = calloc(ev->size, sizeof(*ev->ring));
-    ev->counts = calloc(catalog->count ? catalog->count : 1, sizeof(*ev->counts));
-    if (ev->ring == NULL || ev->counts == NULL) {
+    if (ev->ring == NULL) {
         zoo_events_free(ev);
         return NULL;
     }
-    for (size_t i = 0; i < catalog->count; i++) {
-        ev->counts[i].name = catalog->items[i].name;
-        ev->counts[i].last = json_array();
-    }
-    ev->n_counts = catalog->count;
     return ev;
+}
+
+static struct counts *counts_of(struct zoo_events *ev, const char *name)
+{
+    for (size_t i = 0; i < ev->n_counts; i++) {
+        if (strcmp(ev->counts[i].name, name) == 0) {
+            return &ev->counts[i];
+        }
+    }
+    return NULL;
+}
+
+int zoo_events_add_scenarios(struct zoo_events *ev, const struct zoo_catalog *catalog)
+{
+    int ret = 0;
+
+    pthread_mutex_lock(&ev->lock);
+    for (size_t i = 0; ret == 0 && i < catalog->count; i++) {
+        struct counts *grown;
+        if (counts_of(ev, catalog->items[i].name) != NULL) {
+            continue;
+        }
+        grown = realloc(ev->counts, (ev->n_counts + 1) * sizeof(*grown));
+        if (grown == NULL) {
+            ret = -1;
+            break;
+        }
+        ev->counts = grown;
+        ev->counts[ev->n_counts] = (struct counts){.name = strdup(catalog->items[i].name),
+                                                   .last = json_array()};
+        ret = ev->counts[ev->n_counts].name ? 0 : -1;
+        ev->n_counts++;
+    }
+    pthread_mutex_unlock(&ev->lock);
+    return ret;
 }
 
 void zoo_events_free(struct zoo_events *ev)
@@ -64,6 +93,7 @@ void zoo_events_free(struct zoo_events *ev)
         json_decref(ev->ring[i]);
     }
     for (size_t i = 0; i < ev->n_counts; i++) {
+        free(ev->counts[i].name);
         json_decref(ev->counts[i].last);
     }
     free(ev->ring);
@@ -172,16 +202,6 @@ static void iso_time(const struct timespec *t, char *buf, size_t len)
     gmtime_r(&t->tv_sec, &tm);
     strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(buf, len, "%s.%03ldZ", base, t->tv_nsec / 1000000);
-}
-
-static struct counts *counts_of(struct zoo_events *ev, const char *name)
-{
-    for (size_t i = 0; i < ev->n_counts; i++) {
-        if (strcmp(ev->counts[i].name, name) == 0) {
-            return &ev->counts[i];
-        }
-    }
-    return NULL;
 }
 
 static void count(struct zoo_events *ev, json_t *event, enum zoo_verdict v, const char *name)

@@ -17,9 +17,12 @@ struct zoo_events;
 #define ZOO_EVENT_JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9))
 
 /* A log keeping the last RING events; OUT (may be NULL) gets every line.
- * CATALOG lists the scenarios whose verdicts are counted. NULL when out of
- * memory. */
-struct zoo_events *zoo_events_new(FILE *out, size_t ring, const struct zoo_catalog *catalog);
+ * NULL when out of memory. */
+struct zoo_events *zoo_events_new(FILE *out, size_t ring);
+
+/* Makes sure every scenario of CATALOG is listed in the verdicts, even
+ * before its first connection. 0 or -1 when out of memory. */
+int zoo_events_add_scenarios(struct zoo_events *ev, const struct zoo_catalog *catalog);
 void zoo_events_free(struct zoo_events *ev);
 
 /* Judges R, writes and keeps its event. Returns the new event's id (from 1),

@@ -261,9 +261,10 @@ static int run(const char *command, const char *name, struct options *o)
         return 2;
     }
     if (strcmp(command, "serve") == 0) {
-        struct zoo_serve_options so = {o->certs,       o->bind,        o->limits,
-                                       o->events_path, o->keylog_path, control_port(o),
-                                       10000,          o->workers,     o->grace};
+        struct zoo_serve_options so = {o->scenarios,   o->port_offset, o->certs,
+                                       o->bind,        o->limits,      o->events_path,
+                                       o->keylog_path, control_port(o), 10000,
+                                       o->workers,     o->grace};
         status = zoo_serve(&catalog, &so);
     } else if (strcmp(command, "list") == 0 && o->json) {
         status = zoo_catalog_print_json(&catalog, o->bind, o->certs, stdout) ? 1 : 0;

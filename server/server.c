@@ -1,7 +1,10 @@
-/* Server start-up in the order that keeps errors cheap: check every port
- * first (a taken port is bad input, exit 2, nothing served), then open the
- * event log and control API, mint certificates and build contexts, start
- * the workers, announce, and wait for a signal on the main thread. */
+/* The daemon's main thread. Start-up runs in the order that keeps errors
+ * cheap: check every port (a taken port is bad input, exit 2, nothing
+ * served), open the event log and control API, then start the first
+ * generation of workers. Afterwards the main thread only handles signals,
+ * reloads and the control API: SIGHUP loads the scenario files again and,
+ * if they are valid, starts a new generation and retires the old one;
+ * SIGTERM and SIGINT stop accepting and give open connections a grace period. */
 #include "server.h"
 
 #include <errno.h>
@@ -13,23 +16,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
 #include "catalog.h"
 #include "control.h"
 #include "events.h"
+#include "generation.h"
 #include "pki.h"
 #include "tls.h"
-#include "worker.h"
+
+#define ZOO_RETIRED_MAX 16
 
 struct server {
-    struct event_base *base; /* the main thread's: signals and the control API */
-    struct zoo_tls_ctx **ctxs;
-    size_t n_ctxs;
-    struct zoo_worker **workers;
-    size_t n_workers;
+    const struct zoo_serve_options *o;
+    struct event_base *base; /* the main thread's: signals, reloads, the control API */
+    struct zoo_generation *current;
+    struct zoo_generation *retired[ZOO_RETIRED_MAX]; /* draining after a reload */
+    struct event *signals[3], *reaper;
     FILE *events_file;
     FILE *keylog;
     struct zoo_events *events;
@@ -37,117 +40,101 @@ struct server {
     int control_port;
 };
 
-/* Binds each scenario's port once without SO_REUSEPORT, so that a port
- * held by anyone else is reported before anything listens, and records the
- * kernel's choice for "listen: 0". 0, or -1 with ERR. */
-static int reserve_ports(struct zoo_catalog *catalog, const char *bind, char *err, size_t len)
+static struct zoo_generation_config generation_config(const struct server *srv)
 {
-    for (size_t i = 0; i < catalog->count; i++) {
-        struct zoo_scenario *s = &catalog->items[i];
-        int fd = zoo_worker_listen(s, zoo_catalog_bind(s, bind), s->port, 0, err, len);
-        if (fd < 0) {
-            return -1;
-        }
-        s->port = zoo_addr_local_port(fd);
-        close(fd);
+    return (struct zoo_generation_config){srv->o->certs, srv->o->bind, &srv->o->limits,
+                                          srv->o->workers, srv->events};
+}
+
+/* Tells the control API and the verdict table about the current catalog. */
+static void publish(struct server *srv)
+{
+    const struct zoo_catalog *catalog = zoo_generation_catalog(srv->current);
+    json_t *manifest;
+
+    zoo_events_add_scenarios(srv->events, catalog);
+    if (srv->control != NULL && (manifest = zoo_catalog_json(catalog, srv->o->bind,
+                                                             srv->o->certs)) != NULL) {
+        zoo_control_set_catalog(srv->control, manifest);
+        json_decref(manifest);
     }
-    return 0;
+}
+
+/* Frees retired generations whose connections have all ended. */
+static void on_reap(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < ZOO_RETIRED_MAX; i++) {
+        if (srv->retired[i] != NULL && zoo_generation_finished(srv->retired[i])) {
+            zoo_generation_free(srv->retired[i]);
+            srv->retired[i] = NULL;
+        }
+    }
+}
+
+static void retire(struct server *srv, struct zoo_generation *old)
+{
+    /* Old connections may take their full timeouts; nothing is cut short. */
+    int grace = srv->o->limits.handshake_timeout + 2 * srv->o->limits.idle_timeout;
+
+    zoo_generation_stop(old, grace);
+    for (size_t i = 0; i < ZOO_RETIRED_MAX; i++) {
+        if (srv->retired[i] == NULL) {
+            srv->retired[i] = old;
+            return;
+        }
+    }
+    zoo_generation_free(old); /* too many reloads at once: this one is cut short */
+}
+
+static void reload(struct server *srv)
+{
+    static char err[65536];
+    struct zoo_catalog catalog;
+    struct zoo_generation *next;
+    struct zoo_generation_config cfg = generation_config(srv);
+    bool bad_input;
+
+    if (zoo_catalog_load(srv->o->scenarios, srv->o->port_offset, &catalog, err, sizeof(err)) !=
+        0) {
+        fprintf(stderr, "%stlszoo: reload failed; still serving the previous scenarios\n", err);
+        return;
+    }
+    next = zoo_generation_start(&catalog, srv->current, &cfg, err, sizeof(err), &bad_input);
+    zoo_catalog_cleanup(&catalog);
+    if (next == NULL) {
+        fprintf(stderr, "%s%stlszoo: reload failed; still serving the previous scenarios\n",
+                bad_input ? "" : "tlszoo: ", err);
+        return;
+    }
+    retire(srv, srv->current);
+    srv->current = next;
+    publish(srv);
+    fprintf(stderr, "tlszoo: reloaded %zu scenarios\n", zoo_generation_catalog(next)->count);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+    struct server *srv = arg;
+
     (void)what;
+    if (sig == SIGHUP) {
+        reload(srv);
+        return;
+    }
     fprintf(stderr, "tlszoo: %s received, stopping\n", strsignal((int)sig));
-    event_base_loopbreak(arg);
-}
-
-static void server_cleanup(struct server *srv)
-{
-    for (size_t i = 0; i < srv->n_workers; i++) {
-        zoo_worker_stop(srv->workers[i]); /* all drain at once */
-    }
-    for (size_t i = 0; i < srv->n_workers; i++) {
-        zoo_worker_free(srv->workers[i]); /* ends its connections, each with its event */
-    }
-    free(srv->workers);
-    for (size_t i = 0; i < srv->n_ctxs; i++) {
-        zoo_tls_ctx_free(srv->ctxs[i]);
-    }
-    free(srv->ctxs);
-    zoo_control_free(srv->control);
-    zoo_events_free(srv->events);
-    if (srv->events_file != NULL && srv->events_file != stdout) {
-        fclose(srv->events_file);
-    }
-    if (srv->keylog != NULL) {
-        zoo_tls_set_keylog(NULL);
-        fclose(srv->keylog);
-    }
-    if (srv->base != NULL) {
-        event_base_free(srv->base);
-    }
-}
-
-/* Mints every leaf and builds every context; 0 or -1 with ERR. */
-static int prepare(struct server *srv, const struct zoo_catalog *catalog,
-                   const struct zoo_serve_options *o, char *err, size_t len)
-{
-    char client_ca[PATH_MAX];
-    struct zoo_pki *pki = zoo_pki_open(o->certs, err, len);
-    time_t now = time(NULL);
-    int ret = 0;
-
-    if (pki == NULL) {
-        return -1;
-    }
-    srv->ctxs = calloc(catalog->count ? catalog->count : 1, sizeof(*srv->ctxs));
-    zoo_pki_path(o->certs, ZOO_PKI_CLIENT_CA, client_ca, sizeof(client_ca));
-    for (; ret == 0 && srv->ctxs != NULL && srv->n_ctxs < catalog->count; srv->n_ctxs++) {
-        const struct zoo_scenario *s = &catalog->items[srv->n_ctxs];
-        struct zoo_leaf leaf;
-        if ((ret = zoo_pki_leaf(pki, s, now, &leaf, err, len)) != 0) {
-            break;
-        }
-        srv->ctxs[srv->n_ctxs] = zoo_tls_ctx_new(s, &leaf, client_ca, err, len);
-        ret = srv->ctxs[srv->n_ctxs] ? 0 : -1;
-        zoo_leaf_cleanup(&leaf);
-    }
-    zoo_pki_free(pki);
-    return srv->ctxs == NULL ? -1 : ret;
-}
-
-/* Starts O->workers workers; 0 or -1 with ERR. */
-static int start_workers(struct server *srv, const struct zoo_catalog *catalog,
-                         const struct zoo_serve_options *o, char *err, size_t len)
-{
-    struct zoo_worker_config cfg = {catalog, srv->ctxs, srv->events, o->bind, &o->limits,
-                                    o->grace};
-
-    srv->workers = calloc((size_t)o->workers, sizeof(*srv->workers));
-    if (srv->workers == NULL) {
-        snprintf(err, len, "out of memory");
-        return -1;
-    }
-    for (; srv->n_workers < (size_t)o->workers; srv->n_workers++) {
-        struct zoo_worker *w = zoo_worker_new(&cfg, err, len);
-        if (w == NULL) {
-            return -1;
-        }
-        srv->workers[srv->n_workers] = w;
-        if (zoo_worker_start(w) != 0) {
-            snprintf(err, len, "cannot start worker thread");
-            return -1;
-        }
-    }
-    return 0;
+    event_base_loopbreak(srv->base);
 }
 
 /* Opens the event stream, the key log and the control API. */
-static int observe(struct server *srv, const struct zoo_catalog *catalog,
-                   const struct zoo_serve_options *o, char *err, size_t len)
+static int observe(struct server *srv, char *err, size_t len)
 {
+    const struct zoo_serve_options *o = srv->o;
     char ca[PATH_MAX];
-    json_t *manifest;
+    json_t *empty;
 
     srv->events_file = o->events_path ? fopen(o->events_path, "a") : stdout;
     if (srv->events_file == NULL) {
@@ -162,22 +149,41 @@ static int observe(struct server *srv, const struct zoo_catalog *catalog,
         }
         zoo_tls_set_keylog(srv->keylog);
     }
-    srv->events = zoo_events_new(srv->events_file, o->ring, catalog);
-    if (srv->events == NULL || o->control_port < 0) {
-        return srv->events ? 0 : -1;
+    if ((srv->events = zoo_events_new(srv->events_file, o->ring)) == NULL) {
+        snprintf(err, len, "out of memory");
+        return -1;
+    }
+    if (o->control_port < 0) {
+        return 0;
     }
     zoo_pki_path(o->certs, ZOO_PKI_CA, ca, sizeof(ca));
-    manifest = zoo_catalog_json(catalog, o->bind, o->certs);
+    empty = json_object();
     srv->control_port = o->control_port;
-    srv->control = zoo_control_new(srv->base, o->bind, &srv->control_port, manifest, ca,
+    srv->control = zoo_control_new(srv->base, o->bind, &srv->control_port, empty, ca,
                                    srv->events, err, len);
-    json_decref(manifest);
+    json_decref(empty);
     return srv->control ? 0 : -1;
 }
 
-static void banner(const struct server *srv, const struct zoo_catalog *catalog,
-                   const struct zoo_serve_options *o)
+static int handle_signals(struct server *srv)
 {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    struct timeval every = {1, 0};
+
+    for (size_t i = 0; i < 3; i++) {
+        srv->signals[i] = evsignal_new(srv->base, sigs[i], on_signal, srv);
+        if (srv->signals[i] == NULL || event_add(srv->signals[i], NULL) != 0) {
+            return -1;
+        }
+    }
+    srv->reaper = event_new(srv->base, -1, EV_PERSIST, on_reap, srv);
+    return srv->reaper && event_add(srv->reaper, &every) == 0 ? 0 : -1;
+}
+
+static void banner(const struct server *srv)
+{
+    const struct zoo_serve_options *o = srv->o;
+    const struct zoo_catalog *catalog = zoo_generation_catalog(srv->current);
     char ca[PATH_MAX];
 
     zoo_pki_path(o->certs, ZOO_PKI_CA, ca, sizeof(ca));
@@ -190,15 +196,52 @@ static void banner(const struct server *srv, const struct zoo_catalog *catalog,
                         "/api/scenarios, /ca.pem)\n", o->bind, srv->control_port);
     }
     fprintf(stderr, "One JSON event per connection goes to %s; `tlszoo explain NAME` tells "
-                    "more. Ctrl-C stops.\n\n",
+                    "more.\nCtrl-C stops; SIGHUP reloads the scenario files.\n\n",
             o->events_path ? o->events_path : "standard output");
+}
+
+static void server_cleanup(struct server *srv)
+{
+    if (srv->current != NULL) {
+        zoo_generation_stop(srv->current, srv->o->grace); /* all drain at once */
+    }
+    for (size_t i = 0; i < ZOO_RETIRED_MAX; i++) {
+        if (srv->retired[i] != NULL) {
+            zoo_generation_stop(srv->retired[i], srv->o->grace);
+        }
+    }
+    zoo_generation_free(srv->current);
+    for (size_t i = 0; i < ZOO_RETIRED_MAX; i++) {
+        zoo_generation_free(srv->retired[i]);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        if (srv->signals[i] != NULL) {
+            event_free(srv->signals[i]);
+        }
+    }
+    if (srv->reaper != NULL) {
+        event_free(srv->reaper);
+    }
+    zoo_control_free(srv->control);
+    zoo_events_free(srv->events);
+    if (srv->events_file != NULL && srv->events_file != stdout) {
+        fclose(srv->events_file);
+    }
+    if (srv->keylog != NULL) {
+        zoo_tls_set_keylog(NULL);
+        fclose(srv->keylog);
+    }
+    if (srv->base != NULL) {
+        event_base_free(srv->base);
+    }
 }
 
 int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o)
 {
-    struct server srv = {0};
-    struct event *sigint = NULL, *sigterm = NULL;
+    struct server srv = {.o = o};
+    struct zoo_generation_config cfg;
     char err[4096] = "";
+    bool bad_input = false;
     int status = 1;
 
     signal(SIGPIPE, SIG_IGN);
@@ -206,33 +249,25 @@ int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o)
         fprintf(stderr, "tlszoo: cannot set up the event loop\n");
         goto out;
     }
-    if (reserve_ports(catalog, o->bind, err, sizeof(err)) != 0) {
-        fputs(err, stderr);
-        status = 2;
-        goto out;
-    }
-    if (observe(&srv, catalog, o, err, sizeof(err)) != 0 ||
-        prepare(&srv, catalog, o, err, sizeof(err)) != 0 ||
-        start_workers(&srv, catalog, o, err, sizeof(err)) != 0) {
+    if (observe(&srv, err, sizeof(err)) != 0) {
         fprintf(stderr, "tlszoo: %s\n", err);
         goto out;
     }
-    sigint = evsignal_new(srv.base, SIGINT, on_signal, srv.base);
-    sigterm = evsignal_new(srv.base, SIGTERM, on_signal, srv.base);
-    if (sigint == NULL || sigterm == NULL || event_add(sigint, NULL) != 0 ||
-        event_add(sigterm, NULL) != 0) {
+    cfg = generation_config(&srv);
+    srv.current = zoo_generation_start(catalog, NULL, &cfg, err, sizeof(err), &bad_input);
+    if (srv.current == NULL) {
+        fprintf(stderr, "%s%s%s", bad_input ? "" : "tlszoo: ", err, bad_input ? "" : "\n");
+        status = bad_input ? 2 : 1;
+        goto out;
+    }
+    if (handle_signals(&srv) != 0) {
         fprintf(stderr, "tlszoo: cannot install signal handlers\n");
         goto out;
     }
-    banner(&srv, catalog, o);
+    publish(&srv);
+    banner(&srv);
     status = event_base_dispatch(srv.base) < 0 ? 1 : 0;
 out:
-    if (sigint != NULL) {
-        event_free(sigint);
-    }
-    if (sigterm != NULL) {
-        event_free(sigterm);
-    }
     server_cleanup(&srv);
     return status;
 }

@@ -7,6 +7,8 @@
 #include "scenario.h"
 
 struct zoo_serve_options {
+    const char *scenarios;   /* directory or file, read again on SIGHUP */
+    int port_offset;
     const char *certs;       /* PKI directory */
     const char *bind;        /* default listen address */
     struct zoo_limits limits;
@@ -18,8 +20,8 @@ struct zoo_serve_options {
     int grace;               /* seconds open connections get at shutdown */
 };
 
-/* Serves CATALOG until SIGINT or SIGTERM, writing kernel-chosen ports back
- * into it. Returns the exit status: 0 after a clean stop, 1 on a runtime
+/* Serves CATALOG (taken over: the caller's is left empty) until SIGINT or
+ * SIGTERM. Returns the exit status: 0 after a clean stop, 1 on a runtime
  * failure, 2 when a port is taken. */
 int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o);
 

@@ -7,6 +7,7 @@
 #include <event2/listener.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@ struct zoo_worker {
     pthread_t thread;
     bool running;
     bool stopping;
+    atomic_bool finished;
     int grace;
     struct event *drain; /* while stopping: checks whether connections are gone */
     struct timespec deadline;
@@ -86,9 +88,6 @@ struct zoo_worker *zoo_worker_new(const struct zoo_worker_config *cfg, char *err
     const struct zoo_catalog *c = cfg->catalog;
     struct zoo_worker *w = calloc(1, sizeof(*w));
 
-    if (w != NULL) {
-        w->grace = cfg->grace;
-    }
     if (w == NULL || (w->base = event_base_new()) == NULL ||
         (w->listeners = calloc(c->count ? c->count : 1, sizeof(*w->listeners))) == NULL) {
         snprintf(err, len, "out of memory");
@@ -122,6 +121,7 @@ static void *run(void *arg)
     event_base_dispatch(w->base);
     /* Connections belong to this thread: end them here, each with its event. */
     zoo_conn_close_all();
+    atomic_store(&w->finished, true);
     return NULL;
 }
 
@@ -177,12 +177,18 @@ int zoo_worker_start(struct zoo_worker *w)
     return 0;
 }
 
-void zoo_worker_stop(struct zoo_worker *w)
+bool zoo_worker_finished(struct zoo_worker *w)
+{
+    return !w->running || atomic_load(&w->finished);
+}
+
+void zoo_worker_stop(struct zoo_worker *w, int grace)
 {
     if (w == NULL || !w->running || w->stopping) {
         return;
     }
     w->stopping = true;
+    w->grace = grace;
     /* Runs on_stop on the worker's own thread (libevent is set up for threads). */
     if (event_base_once(w->base, -1, EV_TIMEOUT, on_stop, w, &(struct timeval){0, 0}) != 0) {
         event_base_loopbreak(w->base);
@@ -194,7 +200,7 @@ void zoo_worker_free(struct zoo_worker *w)
     if (w == NULL) {
         return;
     }
-    zoo_worker_stop(w);
+    zoo_worker_stop(w, 0);
     if (w->running) {
         pthread_join(w->thread, NULL);
     }

@@ -5,6 +5,7 @@
 #ifndef ZOO_WORKER_H
 #define ZOO_WORKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conn.h"
@@ -20,7 +21,6 @@ struct zoo_worker_config {
     struct zoo_events *events;
     const char *bind;
     const struct zoo_limits *limits;
-    int grace; /* seconds open connections get to finish when stopping */
 };
 
 /* Binds and listens on every scenario port. NULL on failure, with ERR. */
@@ -30,8 +30,11 @@ struct zoo_worker *zoo_worker_new(const struct zoo_worker_config *cfg, char *err
 int zoo_worker_start(struct zoo_worker *w);
 
 /* Asks the worker to stop accepting and to let open connections finish for
- * the grace period, then end the rest (each with its event). Returns at once. */
-void zoo_worker_stop(struct zoo_worker *w);
+ * GRACE seconds, then end the rest (each with its event). Returns at once. */
+void zoo_worker_stop(struct zoo_worker *w, int grace);
+
+/* Whether the worker's thread has ended (after a stop). */
+bool zoo_worker_finished(struct zoo_worker *w);
 
 /* Stops the worker if needed, waits for its thread, frees it. */
 void zoo_worker_free(struct zoo_worker *w);
