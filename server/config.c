@@ -15,36 +15,45 @@
 #include "error.h"
 #include "schema.h"
 
-static int load_document(const char *path, yaml_document_t *doc, struct zoo_diag *d)
+/* Parses the document PARSER reads; reports a syntax error at its position. */
+static int parse_document(yaml_parser_t *parser, yaml_document_t *doc, struct zoo_diag *d)
 {
-    yaml_parser_t parser;
-    FILE *f = fopen(path, "rb");
-    int ret = 0;
+    if (yaml_parser_load(parser, doc)) {
+        return 0;
+    }
+    zoo_diag_report(d,
+                    (struct zoo_mark){(int)parser->problem_mark.line + 1,
+                                      (int)parser->problem_mark.column + 1},
+                    "YAML syntax error: %s%s%s", parser->problem ? parser->problem : "unknown",
+                    parser->context ? " " : "", parser->context ? parser->context : "");
+    return ZOO_EINVAL;
+}
 
-    if (f == NULL) {
-        zoo_diag_report(d, (struct zoo_mark){0, 0}, "cannot open: %s", strerror(errno));
-        return ZOO_EIO;
+/* Fills OUT from DOC (already parsed, or not when PARSED is nonzero). */
+static int apply(yaml_document_t *doc, int parsed, struct zoo_scenario *out, struct zoo_diag *d)
+{
+    yaml_node_t *root;
+
+    if (parsed != 0) {
+        return parsed;
     }
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_file(&parser, f);
-    if (!yaml_parser_load(&parser, doc)) {
-        zoo_diag_report(d,
-                  (struct zoo_mark){(int)parser.problem_mark.line + 1,
-                                    (int)parser.problem_mark.column + 1},
-                  "YAML syntax error: %s%s%s", parser.problem ? parser.problem : "unknown",
-                  parser.context ? " " : "", parser.context ? parser.context : "");
-        ret = ZOO_EINVAL;
+    root = yaml_document_get_root_node(doc);
+    if (root == NULL) {
+        zoo_diag_report(d, (struct zoo_mark){1, 1},
+                        "empty scenario file (expected at least 'listen')");
+    } else {
+        zoo_schema_apply(doc, root, out, d);
     }
-    yaml_parser_delete(&parser);
-    fclose(f);
-    return ret;
+    yaml_document_delete(doc);
+    return d->count ? ZOO_EINVAL : 0;
 }
 
 int zoo_config_load_file(const char *path, struct zoo_scenario *out, char *err, size_t len)
 {
     struct zoo_diag d = {err, len, 0, 0, path};
+    yaml_parser_t parser;
     yaml_document_t doc;
-    yaml_node_t *root;
+    FILE *f;
     int ret;
 
     if (len > 0) {
@@ -52,17 +61,36 @@ int zoo_config_load_file(const char *path, struct zoo_scenario *out, char *err, 
     }
     zoo_scenario_init(out);
     out->file = strdup(path);
-    if ((ret = load_document(path, &doc, &d)) != 0) {
-        return ret;
+    if ((f = fopen(path, "rb")) == NULL) {
+        zoo_diag_report(&d, (struct zoo_mark){0, 0}, "cannot open: %s", strerror(errno));
+        return ZOO_EIO;
     }
-    root = yaml_document_get_root_node(&doc);
-    if (root == NULL) {
-        zoo_diag_report(&d, (struct zoo_mark){1, 1}, "empty scenario file (expected at least 'listen')");
-    } else {
-        zoo_schema_apply(&doc, root, out, &d);
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    ret = parse_document(&parser, &doc, &d);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return apply(&doc, ret, out, &d);
+}
+
+int zoo_config_load_string(const char *name, const char *text, size_t size,
+                           struct zoo_scenario *out, char *err, size_t len)
+{
+    struct zoo_diag d = {err, len, 0, 0, name};
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    int ret;
+
+    if (len > 0) {
+        err[0] = '\0';
     }
-    yaml_document_delete(&doc);
-    return d.count ? ZOO_EINVAL : 0;
+    zoo_scenario_init(out);
+    out->file = strdup(name);
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, size);
+    ret = parse_document(&parser, &doc, &d);
+    yaml_parser_delete(&parser);
+    return apply(&doc, ret, out, &d);
 }
 
 static int by_name(const void *a, const void *b)
