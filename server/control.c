@@ -119,7 +119,9 @@ static void get_events(struct zoo_control *c, struct evhttp_request *req, struct
     }
     list = zoo_events_query(c->events, scenario, evhttp_find_header(q, "peer"), since,
                             (size_t)limit, &next);
-    send_json(req, HTTP_OK, "OK", json_pack("{s:o, s:I}", "events", list, "next", (json_int_t)next));
+    send_json(req, HTTP_OK, "OK",
+              json_pack("{s:o, s:I, s:I}", "events", list, "next", (json_int_t)next, "latest",
+                        (json_int_t)zoo_events_latest(c->events)));
 }
 
 static void get_verdicts(struct zoo_control *c, struct evhttp_request *req, struct evkeyvalq *q)

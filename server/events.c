@@ -280,6 +280,16 @@ static bool matches(json_t *e, const char *scenario, const char *peer, uint64_t 
            (strncmp(peer, peer_addr, plen) == 0 && peer_addr[plen] == ':');
 }
 
+uint64_t zoo_events_latest(struct zoo_events *ev)
+{
+    uint64_t id;
+
+    pthread_mutex_lock(&ev->lock);
+    id = ev->next_id - 1;
+    pthread_mutex_unlock(&ev->lock);
+    return id;
+}
+
 json_t *zoo_events_query(struct zoo_events *ev, const char *scenario, const char *peer,
                          uint64_t since, size_t limit, uint64_t *next)
 {

@@ -35,6 +35,9 @@ uint64_t zoo_events_emit(struct zoo_events *ev, const struct zoo_report *r);
 json_t *zoo_events_query(struct zoo_events *ev, const char *scenario, const char *peer,
                          uint64_t since, size_t limit, uint64_t *next);
 
+/* The id of the newest event, 0 before the first. */
+uint64_t zoo_events_latest(struct zoo_events *ev);
+
 /* Per scenario: counts of PASS, FAIL and SUSPECT and its last events.
  * Returns a new object. */
 json_t *zoo_events_verdicts(struct zoo_events *ev, size_t last);
