@@ -63,14 +63,23 @@ deb-src $sec bookworm-security main
 SRC
     local opts=(-oDir::Etc::SourceList=/dev/null -oDir::Etc::SourceParts="$apt/sources.list.d"
                 -oDir::State::Lists="$apt/lists" -oDir::Cache="$apt/cache"
-                -oAPT::Sandbox::User=root -q)
+                -oAPT::Sandbox::User="$(id -un)" -q)
     mkdir -p "$apt/cache/archives/partial"
-    say "fetching the wolfssl source package index"
-    apt-get "${opts[@]}" update >&2 || die "cannot reach Debian's source archive; check the network"
-    rm -rf "$work" && mkdir -p "$work"
-    # apt-get source picks the highest version among the listed suites.
-    (cd "$work" && apt-get "${opts[@]}" source --download-only wolfssl >&2) \
-        || die "apt-get source wolfssl failed"
+    if ls "$work"/wolfssl_*.dsc >/dev/null 2>&1 && [ "${TLSZOO_REFETCH:-0}" != 1 ]; then
+        say "using the wolfssl source already in $work"
+    else
+        say "fetching the wolfssl source package index"
+        apt-get "${opts[@]}" update >&2 ||
+            die "cannot reach Debian's source archive ($mirror). Without network, put the
+      wolfssl source package (wolfssl_*.dsc, .orig.tar.gz, .debian.tar.xz, e.g. from
+      'apt-get source --download-only wolfssl' on another machine) into $work
+      and run 'make' again."
+        rm -rf "$work" && mkdir -p "$work"
+        # apt-get source picks the highest version among the listed suites.
+        (cd "$work" && apt-get "${opts[@]}" source --download-only wolfssl >&2) \
+            || die "apt-get source wolfssl failed"
+    fi
+    rm -rf "$work/src"
     (cd "$work" && dpkg-source -x --no-check ./*.dsc src >&2) || die "dpkg-source failed"
 }
 
