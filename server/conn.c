@@ -82,6 +82,12 @@ static int buf_append(struct buf *b, const char *data, size_t len)
     return 0;
 }
 
+static void buf_release(struct buf *b)
+{
+    free(b->data);
+    *b = (struct buf){0};
+}
+
 static int conn_recv(void *arg, char *dst, int len)
 {
     struct zoo_conn *c = arg;
@@ -94,7 +100,8 @@ static int conn_recv(void *arg, char *dst, int len)
     memcpy(dst, c->in.data + c->in_off, n);
     c->in_off += n;
     if (c->in_off == c->in.len) {
-        c->in.len = c->in_off = 0;
+        buf_release(&c->in);
+        c->in_off = 0;
     }
     return (int)n;
 }
@@ -225,6 +232,9 @@ static int flush_out(struct zoo_conn *c)
         memmove(c->out.data, c->out.data + sent, c->out.len - sent);
         c->out.len -= sent;
         c->report.bytes_out += sent;
+    }
+    if (c->out.len == 0) {
+        buf_release(&c->out); /* idle connections keep no buffers */
     }
     return 0;
 }
