@@ -222,10 +222,12 @@ static int ja4_build(const struct zoo_hello *h, struct ja4_parts *p)
     const char *sep = "_";
 
     ja4_alpn(h, alpn);
-    snprintf(p->a, sizeof(p->a), "t%s%c%02zu%02zu%s", ja4_version(h),
-             h->has_sni || has_extension(h, EXT_SERVER_NAME) ? 'd' : 'i',
-             count_non_grease(h->suites, h->n_suites),
-             count_non_grease(h->extensions, h->n_extensions), alpn);
+    if ((size_t)snprintf(p->a, sizeof(p->a), "t%s%c%02zu%02zu%s", ja4_version(h),
+                         h->has_sni || has_extension(h, EXT_SERVER_NAME) ? 'd' : 'i',
+                         count_non_grease(h->suites, h->n_suites),
+                         count_non_grease(h->extensions, h->n_extensions), alpn) >= sizeof(p->a)) {
+        return ZOO_EINVAL; /* cannot happen: counts are capped at 99 */
+    }
     sb_init(&b, p->b, sizeof(p->b));
     ja4_sorted(&b, h->suites, h->n_suites, false);
     sb_init(&c, p->c, sizeof(p->c));

@@ -8,6 +8,8 @@ Suite *config_suite(void);
 Suite *reltime_suite(void);
 Suite *pki_suite(void);
 Suite *verdict_suite(void);
+Suite *hello_suite(void);
+Suite *fingerprint_suite(void);
 
 int main(void)
 {
@@ -21,6 +23,8 @@ int main(void)
     srunner_add_suite(sr, reltime_suite());
     srunner_add_suite(sr, pki_suite());
     srunner_add_suite(sr, verdict_suite());
+    srunner_add_suite(sr, hello_suite());
+    srunner_add_suite(sr, fingerprint_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
