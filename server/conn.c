@@ -268,9 +268,11 @@ static enum zoo_conn_state on_hello(struct zoo_conn *c)
         free(c->hello);
         c->hello = NULL;
         if (st == ZOO_HELLO_NEED_MORE) { /* end of stream inside the hello */
+            char detail[200];
+            snprintf(detail, sizeof(detail), "client closed mid-ClientHello (%s)", why);
             c->report.stage = ZOO_STAGE_HELLO;
             conclude(c, c->in.len ? ZOO_RESULT_MALFORMED : ZOO_RESULT_CLOSED,
-                     c->in.len ? "truncated ClientHello: the client closed mid-message" : NULL);
+                     c->in.len ? detail : NULL);
         } else {
             conclude(c, ZOO_RESULT_MALFORMED, why);
         }
