@@ -44,7 +44,8 @@ struct zoo_conn {
     int fd;
     enum zoo_conn_state state;
     struct event *ev_read, *ev_write, *ev_timer;
-    struct zoo_hello *hello;
+    struct zoo_hello *hello; /* filled only once hello_ok */
+    bool hello_ok;
     struct zoo_tls *tls;
     struct buf in, out;
     size_t in_off; /* bytes of IN the TLS engine has consumed */
@@ -142,8 +143,8 @@ static void conclude(struct zoo_conn *c, enum zoo_result result, const char *det
 static void conclude_failure(struct zoo_conn *c, bool reset)
 {
     struct zoo_tls_info info = {.alert_received = -1, .alert_sent = -1};
-    struct zoo_failure f = {c->ep->scenario, c->hello, &info, -1, c->eof, reset,
-                            c->report.bytes_out > 0};
+    struct zoo_failure f = {c->ep->scenario, c->hello_ok ? c->hello : NULL, &info, -1, c->eof,
+                            reset, c->report.bytes_out > 0};
 
     if (c->reported) {
         return;
@@ -172,7 +173,7 @@ static void conclude_anyway(struct zoo_conn *c, bool reset)
 static void conn_free(struct zoo_conn *c)
 {
     conclude_anyway(c, false);
-    c->report.hello = c->hello;
+    c->report.hello = c->hello_ok ? c->hello : NULL;
     zoo_events_emit(c->ep->events, &c->report);
     event_free(c->ev_read);
     event_free(c->ev_write);
@@ -278,6 +279,7 @@ static enum zoo_conn_state on_hello(struct zoo_conn *c)
         }
         return ZOO_CONN_DONE;
     }
+    c->hello_ok = true;
     if ((c->tls = zoo_tls_new(c->ep->ctx, &io)) == NULL) {
         conclude(c, ZOO_RESULT_MALFORMED, "out of memory");
         return ZOO_CONN_DONE;

@@ -37,6 +37,7 @@ struct zoo_tls {
     WOLFSSL *ssl;
     struct zoo_tls_io io;
     int last_error; /* sticky: the first failure's wolfSSL error code */
+    int own_alert;  /* an alert we sent for wolfSSL, or -1 */
 };
 
 int zoo_tls_global_init(void)
@@ -347,6 +348,7 @@ struct zoo_tls *zoo_tls_new(struct zoo_tls_ctx *ctx, const struct zoo_tls_io *io
         return NULL;
     }
     tls->io = *io;
+    tls->own_alert = -1;
     wolfSSL_SetIOReadCtx(tls->ssl, tls);
     wolfSSL_SetIOWriteCtx(tls->ssl, tls);
     return tls;
@@ -359,6 +361,26 @@ void zoo_tls_free(struct zoo_tls *tls)
     }
     wolfSSL_free(tls->ssl);
     free(tls);
+}
+
+/* wolfSSL 5.5 refuses a TLS 1.2 client without a certificate (NO_PEER_CERT)
+ * but sends no alert, so the client sees only a close. RFC 5246 §7.4.6 says
+ * handshake_failure; our records are still plaintext at that point (we have
+ * not sent ChangeCipherSpec), so the alert is written here. */
+static void alert_missing_certificate(struct zoo_tls *tls, int error)
+{
+    WOLFSSL_ALERT_HISTORY h = {{0, 0}, {0, 0}};
+    unsigned char record[7] = {21, 3, 3, 0, 2, 2, 40}; /* alert, TLS 1.2, fatal, handshake_failure */
+
+    wolfSSL_get_alert_history(tls->ssl, &h);
+    if (error != NO_PEER_CERT || h.last_tx.level == alert_fatal ||
+        wolfSSL_version(tls->ssl) >= TLS1_3_VERSION) {
+        return;
+    }
+    record[2] = (unsigned char)(wolfSSL_version(tls->ssl) & 0xff);
+    if (tls->io.send(tls->io.arg, (const char *)record, sizeof(record)) == 0) {
+        tls->own_alert = 40;
+    }
 }
 
 /* Maps a wolfSSL return value to a status, keeping the first error. */
@@ -378,6 +400,7 @@ static int status(struct zoo_tls *tls, int ret)
     }
     if (tls->last_error == 0) {
         tls->last_error = e;
+        alert_missing_certificate(tls, e);
     }
     return ZOO_TLS_FAILED;
 }
@@ -459,7 +482,7 @@ void zoo_tls_get_info(struct zoo_tls *tls, struct zoo_tls_info *out)
     memset(out, 0, sizeof(*out));
     wolfSSL_get_alert_history(tls->ssl, &h);
     out->alert_received = h.last_rx.level == alert_fatal ? h.last_rx.code : -1;
-    out->alert_sent = h.last_tx.level == alert_fatal ? h.last_tx.code : -1;
+    out->alert_sent = h.last_tx.level == alert_fatal ? h.last_tx.code : tls->own_alert;
     if (tls->last_error != 0) {
         snprintf(out->error, sizeof(out->error), "%s", wolf_error(tls->last_error, why));
     }

@@ -109,16 +109,19 @@ static void print_event(json_t *e)
            json_string_value(json_object_get(e, "verdict_reason")));
 }
 
-/* Fetches and prints one page of events; returns the exit status. */
-static int fetch(const struct zoo_watch_options *o, uint64_t *since)
+#define ZOO_WATCH_PAGE 1000
+
+/* Fetches and prints one page of events; returns the exit status and sets
+ * *FULL when the page was full (more may be waiting). */
+static int fetch(const struct zoo_watch_options *o, uint64_t *since, bool *full)
 {
     char path[512];
     json_t *body, *e;
     size_t i;
     int status;
 
-    snprintf(path, sizeof(path), "/api/events?since=%llu&limit=1000%s%s",
-             (unsigned long long)*since, o->scenario ? "&scenario=" : "",
+    snprintf(path, sizeof(path), "/api/events?since=%llu&limit=%d%s%s",
+             (unsigned long long)*since, ZOO_WATCH_PAGE, o->scenario ? "&scenario=" : "",
              o->scenario ? o->scenario : "");
     status = get_json(o, path, &body);
     if (status != 200) {
@@ -139,6 +142,7 @@ static int fetch(const struct zoo_watch_options *o, uint64_t *since)
         }
     }
     *since = (uint64_t)json_integer_value(json_object_get(body, "next"));
+    *full = json_array_size(json_object_get(body, "events")) == ZOO_WATCH_PAGE;
     json_decref(body);
     fflush(stdout);
     return 0;
@@ -155,13 +159,17 @@ int zoo_watch_run(const struct zoo_watch_options *o)
     }
     signal(SIGINT, on_stop);
     signal(SIGTERM, on_stop);
-    do {
-        if ((status = fetch(o, &since)) != 0) {
+    while (!stop) {
+        bool full;
+        if ((status = fetch(o, &since, &full)) != 0) {
             return status;
         }
-        if (o->follow) {
+        if (!full && !o->follow) {
+            break;
+        }
+        if (!full) {
             usleep(500 * 1000);
         }
-    } while (o->follow && !stop);
+    }
     return 0;
 }
