@@ -20,7 +20,7 @@ deps: $(STAMP)
 $(STAMP): scripts/deps.sh
 	scripts/deps.sh
 
-build/obj/%.o: server/%.c $(STAMP)
+build/obj/%.o: server/%.c | $(STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS) $$(pkg-config --cflags $(PKGS)) -c $< -o $@
@@ -42,12 +42,12 @@ integration: tlszoo
 	python3 tests/integration/run.py
 
 # The same suites again, built with AddressSanitizer and UBSan.
-asan: $(STAMP)
+asan: | $(STAMP)
 	$(MAKE) --no-print-directory build/asan/tlszoo build/asan/unit-tests
 	cd tests/unit && CK_FORK=no ../../build/asan/unit-tests
 	TLSZOO=build/asan/tlszoo python3 tests/integration/run.py
 
-build/asan/obj/%.o: server/%.c $(STAMP)
+build/asan/obj/%.o: server/%.c | $(STAMP)
 	@mkdir -p $(@D)
 	@echo "  CC      $< (sanitizers)"
 	@$(CC) $(CFLAGS) $(SAN) $$(pkg-config --cflags $(PKGS)) -c $< -o $@

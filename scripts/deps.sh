@@ -107,6 +107,7 @@ build_wolfssl() {
 
 main() {
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$recipe" ]; then
+        touch "$stamp" # newer than this script: make need not ask again
         return 0
     fi
     install_packages
