@@ -54,11 +54,11 @@ void zoo_catalog_print_table(const struct zoo_catalog *c, const char *bind, FILE
     char u[300];
 
     (void)bind;
-    fprintf(out, "%-22s %-48s %-7s %s\n", "SCENARIO", "URL", "CLIENT", "WHAT IS WRONG");
+    fprintf(out, "%-22s %-52s %-7s %s\n", "SCENARIO", "URL", "CLIENT", "WHAT IS WRONG");
     for (size_t i = 0; i < c->count; i++) {
         const struct zoo_scenario *s = &c->items[i];
         url(s, u, sizeof(u));
-        fprintf(out, "%-22s %-48s %-7s %s\n", s->name, u, should(s),
+        fprintf(out, "%-22s %-52s %-7s %s\n", s->name, u, should(s),
                 s->summary ? s->summary : "");
     }
 }

@@ -441,10 +441,10 @@ static bool read_input(struct zoo_conn *c, int fd)
     }
     c->report.bytes_in += (uint64_t)n;
     zoo_record_scan_feed(&c->records, (const unsigned char *)buf, (size_t)n);
-    if (c->in.len - c->in_off + (size_t)n > c->ep->limits->max_hello ||
+    if (c->in.len - c->in_off + (size_t)n > (size_t)c->ep->limits->max_hello ||
         buf_append(&c->in, buf, (size_t)n) != 0) {
         char why[128];
-        snprintf(why, sizeof(why), "client sent more than %zu unread bytes (limit --max-hello)",
+        snprintf(why, sizeof(why), "client sent more than %d unread bytes (limit --max-hello)",
                  c->ep->limits->max_hello);
         if (!c->handshake_done) {
             hex_prefix(c->in.data, c->in.len, c->report.first_bytes,

@@ -16,7 +16,7 @@ struct zoo_tls_ctx;
 struct zoo_limits {
     int handshake_timeout; /* seconds from accept to a completed handshake */
     int idle_timeout;      /* seconds waiting for the request, and for the FIN at the end */
-    size_t max_hello;      /* bytes of first flight before the ClientHello must be whole */
+    int max_hello;         /* bytes of first flight before the ClientHello must be whole */
     int max_connections;   /* open at once, over all workers; past it closed at once */
 };
 

@@ -1,6 +1,7 @@
 /* The tlszoo command line: serve, list, explain, check. Exit status 0 ok,
  * 1 runtime failure, 2 bad input (usage or scenario files). */
 #include <getopt.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +109,84 @@ static int parse_int(const char *arg, const char *what, int min, int max, int *o
     return 0;
 }
 
+/* Options that take a whole number, stored at OFFSET in struct options. */
+static const struct {
+    int code;
+    const char *name;
+    int min, max;
+    size_t offset;
+} int_options[] = {
+    {'o', "--port-offset", -65535, 65535, offsetof(struct options, port_offset)},
+    {'t', "--handshake-timeout", 1, 3600, offsetof(struct options, limits.handshake_timeout)},
+    {'I', "--idle-timeout", 1, 3600, offsetof(struct options, limits.idle_timeout)},
+    {'M', "--max-connections", 1, 1000000, offsetof(struct options, limits.max_connections)},
+    {'H', "--max-hello", 512, 1 << 20, offsetof(struct options, limits.max_hello)},
+    {'g', "--grace", 0, 3600, offsetof(struct options, grace)},
+    {'w', "--workers", 1, 256, offsetof(struct options, workers)},
+};
+
+static void set_defaults(struct options *o)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+    home_path("scenarios", o->scenarios, sizeof(o->scenarios));
+    home_path("certs", o->certs, sizeof(o->certs));
+    o->bind = "127.0.0.1";
+    o->limits = (struct zoo_limits){.handshake_timeout = 10, .idle_timeout = 5,
+                                    .max_hello = 69632, .max_connections = 20000};
+    o->grace = 5;
+    o->control_port = -1;
+    o->workers = cores > 0 ? (int)cores : 1;
+}
+
+/* Applies one option C with argument ARG; returns 0 or the exit status. */
+static int apply_option(struct options *o, int c, char *arg)
+{
+    char *end;
+
+    for (size_t i = 0; i < sizeof(int_options) / sizeof(int_options[0]); i++) {
+        if (int_options[i].code == c) {
+            return parse_int(arg, int_options[i].name, int_options[i].min, int_options[i].max,
+                             (int *)((char *)o + int_options[i].offset));
+        }
+    }
+    switch (c) {
+    case 's':
+        snprintf(o->scenarios, sizeof(o->scenarios), "%s", arg);
+        return 0;
+    case 'c':
+        snprintf(o->certs, sizeof(o->certs), "%s", arg);
+        return 0;
+    case 'b':
+        o->bind = arg;
+        return 0;
+    case 'e':
+        o->events_path = arg;
+        return 0;
+    case 'k':
+        o->keylog_path = arg;
+        return 0;
+    case 'p':
+        if (strcmp(arg, "off") == 0) {
+            o->control_port = -2;
+            return 0;
+        }
+        return parse_int(arg, "--control-port", 0, 65535, &o->control_port);
+    case 'n':
+        if (arg[strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789-")] != '\0') {
+            return usage_error("no scenario can be named '%s'", arg);
+        }
+        o->scenario = arg;
+        return 0;
+    case 'i':
+        o->since = strtoull(arg, &end, 10);
+        return *arg >= '0' && *arg <= '9' && *end == '\0'
+                   ? 0
+                   : usage_error("--since needs an event id, not '%s'", arg);
+    }
+    return -1;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
@@ -122,109 +201,28 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"workers", required_argument, 0, 'w'},
         {"json", no_argument, 0, 'j'},            {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
-    int c;
+    int c, status;
 
-    home_path("scenarios", o->scenarios, sizeof(o->scenarios));
-    home_path("certs", o->certs, sizeof(o->certs));
-    o->bind = "127.0.0.1";
-    o->limits = (struct zoo_limits){.handshake_timeout = 10, .idle_timeout = 5,
-                                    .max_hello = 69632, .max_connections = 20000};
-    o->grace = 5;
-    o->control_port = -1;
-    o->workers = (int)sysconf(_SC_NPROCESSORS_ONLN) > 0 ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    set_defaults(o);
     opterr = 0;
     while ((c = getopt_long(argc, argv, "hV", longs, NULL)) != -1) {
-        switch (c) {
-        case 's':
-            snprintf(o->scenarios, sizeof(o->scenarios), "%s", optarg);
-            break;
-        case 'c':
-            snprintf(o->certs, sizeof(o->certs), "%s", optarg);
-            break;
-        case 'b':
-            o->bind = optarg;
-            break;
-        case 'o':
-            if (parse_int(optarg, "--port-offset", -65535, 65535, &o->port_offset) != 0) {
-                return 2;
-            }
-            break;
-        case 't':
-            if (parse_int(optarg, "--handshake-timeout", 1, 3600,
-                          &o->limits.handshake_timeout) != 0) {
-                return 2;
-            }
-            break;
-        case 'I':
-            if (parse_int(optarg, "--idle-timeout", 1, 3600, &o->limits.idle_timeout) != 0) {
-                return 2;
-            }
-            break;
-        case 'M':
-            if (parse_int(optarg, "--max-connections", 1, 1000000, &o->limits.max_connections) !=
-                0) {
-                return 2;
-            }
-            break;
-        case 'H': {
-            int bytes;
-            if (parse_int(optarg, "--max-hello", 512, 1 << 20, &bytes) != 0) {
-                return 2;
-            }
-            o->limits.max_hello = (size_t)bytes;
-            break;
-        }
-        case 'g':
-            if (parse_int(optarg, "--grace", 0, 3600, &o->grace) != 0) {
-                return 2;
-            }
-            break;
-        case 'j':
-            o->json = 1;
-            break;
-        case 'e':
-            o->events_path = optarg;
-            break;
-        case 'k':
-            o->keylog_path = optarg;
-            break;
-        case 'p':
-            if (strcmp(optarg, "off") == 0) {
-                o->control_port = -2;
-            } else if (parse_int(optarg, "--control-port", 0, 65535, &o->control_port) != 0) {
-                return 2;
-            }
-            break;
-        case 'f':
-            o->follow = 1;
-            break;
-        case 'w':
-            if (parse_int(optarg, "--workers", 1, 256, &o->workers) != 0) {
-                return 2;
-            }
-            break;
-        case 'n':
-            if (optarg[strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-")] != '\0') {
-                return usage_error("no scenario can be named '%s'", optarg);
-            }
-            o->scenario = optarg;
-            break;
-        case 'i': {
-            char *end;
-            o->since = strtoull(optarg, &end, 10);
-            if (*optarg < '0' || *optarg > '9' || *end != '\0') {
-                return usage_error("--since needs an event id, not '%s'", optarg);
-            }
-            break;
-        }
-        case 'h':
+        if (c == 'h') {
             fputs(usage_text, stdout);
             exit(0);
-        case 'V':
+        }
+        if (c == 'V') {
             printf("tlszoo %s\n", ZOO_VERSION);
             exit(0);
-        default:
+        }
+        if (c == 'j' || c == 'f') {
+            *(c == 'j' ? &o->json : &o->follow) = 1;
+            continue;
+        }
+        if ((status = apply_option(o, c, optarg)) < 0) {
             return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+        if (status != 0) {
+            return status;
         }
     }
     return 0;

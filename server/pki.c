@@ -6,7 +6,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,30 +14,18 @@
 #include <unistd.h>
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
-#include <wolfssl/wolfcrypt/ecc.h>
-#include <wolfssl/wolfcrypt/ed25519.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
-#include <wolfssl/wolfcrypt/random.h>
-#include <wolfssl/wolfcrypt/rsa.h>
 
 #include "error.h"
+#include "file.h"
+#include "key.h"
 
 #define DER_MAX 8192
 #define PEM_MAX 12288
 
-struct key {
-    enum zoo_key_type type;
-    int wc_type; /* RSA_TYPE, ECC_TYPE or ED25519_TYPE */
-    union {
-        RsaKey rsa;
-        ecc_key ecc;
-        ed25519_key ed;
-    } k;
-};
-
 /* A CA (or the client certificate): its key and its certificate. */
 struct authority {
-    struct key key;
+    struct zoo_key key;
     byte der[DER_MAX];
     int der_len;
     bool fresh; /* minted in this run, so everything it signs is re-minted */
@@ -66,166 +53,6 @@ void zoo_pki_leaf_path(const char *dir, const char *leaf, const char *suffix, ch
     zoo_pki_path(dir, name, buf, len);
 }
 
-static int write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-    char tmp[PATH_MAX + 8];
-    int fd;
-    ssize_t n;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode);
-    if (fd < 0) {
-        return ZOO_EIO;
-    }
-    n = write(fd, data, len);
-    if (close(fd) != 0 || n != (ssize_t)len || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return ZOO_EIO;
-    }
-    return 0;
-}
-
-/* Reads a whole small file into BUF; returns its length or -1. */
-static int read_file(const char *path, byte *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    size_t n;
-
-    if (f == NULL) {
-        return -1;
-    }
-    n = fread(buf, 1, cap, f);
-    fclose(f);
-    return n == cap ? -1 : (int)n;
-}
-
-static int key_bits(enum zoo_key_type t)
-{
-    static const int bits[] = {256, 384, 255, 1024, 2048, 3072, 4096, 8192};
-    return bits[t];
-}
-
-static void key_free(struct key *k)
-{
-    if (k->wc_type == RSA_TYPE) {
-        wc_FreeRsaKey(&k->k.rsa);
-    } else if (k->wc_type == ECC_TYPE) {
-        wc_ecc_free(&k->k.ecc);
-    } else if (k->wc_type == ED25519_TYPE) {
-        wc_ed25519_free(&k->k.ed);
-    }
-    k->wc_type = 0;
-}
-
-static int key_init(struct key *k, enum zoo_key_type type)
-{
-    k->type = type;
-    if (type == ZOO_KEY_ECDSA_P256 || type == ZOO_KEY_ECDSA_P384) {
-        k->wc_type = ECC_TYPE;
-        return wc_ecc_init(&k->k.ecc);
-    }
-    if (type == ZOO_KEY_ED25519) {
-        k->wc_type = ED25519_TYPE;
-        return wc_ed25519_init(&k->k.ed);
-    }
-    k->wc_type = RSA_TYPE;
-    return wc_InitRsaKey(&k->k.rsa, NULL);
-}
-
-static int key_generate(struct key *k, WC_RNG *rng)
-{
-    switch (k->type) {
-    case ZOO_KEY_ECDSA_P256:
-        return wc_ecc_make_key_ex(rng, 32, &k->k.ecc, ECC_SECP256R1);
-    case ZOO_KEY_ECDSA_P384:
-        return wc_ecc_make_key_ex(rng, 48, &k->k.ecc, ECC_SECP384R1);
-    case ZOO_KEY_ED25519:
-        return wc_ed25519_make_key(rng, ED25519_KEY_SIZE, &k->k.ed);
-    default:
-        return wc_MakeRsaKey(&k->k.rsa, key_bits(k->type), WC_RSA_EXPONENT, rng);
-    }
-}
-
-/* Private key as PEM into OUT; returns its length or a negative wolfCrypt code. */
-static int key_to_pem(struct key *k, byte *out, size_t cap)
-{
-    byte der[DER_MAX];
-    int n, pem_type;
-
-    if (k->wc_type == RSA_TYPE) {
-        n = wc_RsaKeyToDer(&k->k.rsa, der, sizeof(der));
-        pem_type = PRIVATEKEY_TYPE;
-    } else if (k->wc_type == ECC_TYPE) {
-        n = wc_EccKeyToDer(&k->k.ecc, der, sizeof(der));
-        pem_type = ECC_PRIVATEKEY_TYPE;
-    } else {
-        n = wc_Ed25519KeyToDer(&k->k.ed, der, sizeof(der));
-        pem_type = PKCS8_PRIVATEKEY_TYPE;
-    }
-    if (n < 0) {
-        return n;
-    }
-    return wc_DerToPem(der, (word32)n, out, (word32)cap, pem_type);
-}
-
-static int key_from_pem(struct key *k, const byte *pem, int len)
-{
-    byte der[DER_MAX];
-    word32 idx = 0;
-    int n = wc_KeyPemToDer(pem, len, der, sizeof(der), NULL);
-
-    if (n < 0) {
-        return n;
-    }
-    if (k->wc_type == RSA_TYPE) {
-        n = wc_RsaPrivateKeyDecode(der, &idx, &k->k.rsa, (word32)n);
-        if (n == 0 && wc_RsaEncryptSize(&k->k.rsa) * 8 != key_bits(k->type)) {
-            return BAD_FUNC_ARG;
-        }
-        return n;
-    }
-    if (k->wc_type == ECC_TYPE) {
-        n = wc_EccPrivateKeyDecode(der, &idx, &k->k.ecc, (word32)n);
-        if (n == 0 && wc_ecc_size(&k->k.ecc) * 8 != key_bits(k->type)) {
-            return BAD_FUNC_ARG;
-        }
-        return n;
-    }
-    return wc_Ed25519PrivateKeyDecode(der, &idx, &k->k.ed, (word32)n);
-}
-
-/* Loads the cached key at PATH if it is of TYPE, else makes and caches one.
- * Sets *fresh when a new key was made. */
-static const char *key_error(int ret)
-{
-    return ret == ZOO_EIO ? strerror(errno) : wc_GetErrorString(ret);
-}
-
-static int key_load_or_make(struct zoo_pki *pki, const char *path, enum zoo_key_type type,
-                            struct key *k, bool *fresh)
-{
-    byte pem[PEM_MAX];
-    int n, ret;
-
-    if ((ret = key_init(k, type)) != 0) {
-        return ret;
-    }
-    n = read_file(path, pem, sizeof(pem));
-    if (n > 0 && key_from_pem(k, pem, n) == 0) {
-        *fresh = false;
-        return 0;
-    }
-    key_free(k);
-    if ((ret = key_init(k, type)) != 0 || (ret = key_generate(k, &pki->rng)) != 0) {
-        return ret;
-    }
-    if ((n = key_to_pem(k, pem, sizeof(pem))) < 0) {
-        return n;
-    }
-    *fresh = true;
-    return write_file(path, pem, (size_t)n, 0600) == 0 ? 0 : ZOO_EIO;
-}
-
 /* What one certificate should say. ISSUER NULL means self-signed. */
 struct cert_req {
     const char *cn;
@@ -237,7 +64,7 @@ struct cert_req {
     size_t n_names;
     time_t not_before, not_after;
     enum zoo_signature sig;
-    struct key *key;
+    struct zoo_key *key;
     struct authority *issuer;
 };
 
@@ -300,7 +127,7 @@ static int encode_names(char *const *names, size_t n, byte *out, size_t cap)
     return (int)put_tlv(out, 0x30, body, used);
 }
 
-static int sig_type(const struct key *signer, enum zoo_signature sig)
+static int sig_type(const struct zoo_key *signer, enum zoo_signature sig)
 {
     static const int ecdsa[] = {CTC_SHA256wECDSA, CTC_SHA384wECDSA, CTC_SHA512wECDSA,
                                 CTC_SHAwECDSA};
@@ -321,7 +148,7 @@ static void set_name(CertName *n, const char *cn)
 /* Fills CERT from REQ: everything but the signature. */
 static int cert_fill(Cert *cert, const struct cert_req *req)
 {
-    struct key *signer = req->issuer ? &req->issuer->key : req->key;
+    struct zoo_key *signer = req->issuer ? &req->issuer->key : req->key;
     int ret;
 
     if ((ret = wc_InitCert(cert)) != 0) {
@@ -361,7 +188,7 @@ static int cert_fill(Cert *cert, const struct cert_req *req)
 /* Makes and signs the certificate REQ describes; DER into OUT (DER_MAX). */
 static int cert_make(struct zoo_pki *pki, const struct cert_req *req, byte *out, int *out_len)
 {
-    struct key *signer = req->issuer ? &req->issuer->key : req->key;
+    struct zoo_key *signer = req->issuer ? &req->issuer->key : req->key;
     Cert *cert = malloc(sizeof(*cert));
     int ret;
 
@@ -403,12 +230,12 @@ static int authority_open(struct zoo_pki *pki, struct authority *a, const char *
 
     snprintf(name, sizeof(name), "%s.key", stem);
     zoo_pki_path(pki->dir, name, path, sizeof(path));
-    if ((ret = key_load_or_make(pki, path, req->key->type, &a->key, &key_fresh)) != 0) {
-        snprintf(err, len, "%s: cannot load or make key: %s", path, key_error(ret));
+    if ((ret = zoo_key_load_or_make(path, req->key->type, &pki->rng, &a->key, &key_fresh)) != 0) {
+        snprintf(err, len, "%s: cannot load or make key: %s", path, zoo_key_error(ret));
         return ZOO_ECRYPTO;
     }
     zoo_pki_path(pki->dir, cert_file, path, sizeof(path));
-    n = read_file(path, pem, sizeof(pem));
+    n = zoo_file_read(path, pem, sizeof(pem));
     if (!key_fresh && !(req->issuer && req->issuer->fresh) && n > 0 &&
         (a->der_len = wc_CertPemToDer(pem, n, a->der, DER_MAX, CERT_TYPE)) > 0) {
         a->fresh = false;
@@ -421,7 +248,7 @@ static int authority_open(struct zoo_pki *pki, struct authority *a, const char *
                  wc_GetErrorString(ret ? ret : n));
         return ZOO_ECRYPTO;
     }
-    if (write_file(path, pem, (size_t)n, 0644) != 0) {
+    if (zoo_file_write(path, pem, (size_t)n, 0644) != 0) {
         snprintf(err, len, "%s: cannot write: %s", path, strerror(errno));
         return ZOO_EIO;
     }
@@ -506,11 +333,11 @@ void zoo_pki_free(struct zoo_pki *pki)
     if (pki == NULL) {
         return;
     }
-    key_free(&pki->root.key);
-    key_free(&pki->intermediate.key);
-    key_free(&pki->untrusted.key);
-    key_free(&pki->client_ca.key);
-    key_free(&pki->client.key);
+    zoo_key_free(&pki->root.key);
+    zoo_key_free(&pki->intermediate.key);
+    zoo_key_free(&pki->untrusted.key);
+    zoo_key_free(&pki->client_ca.key);
+    zoo_key_free(&pki->client.key);
     wc_FreeRng(&pki->rng);
     free(pki);
 }
@@ -537,7 +364,7 @@ static char *text_copy(const byte *data, size_t len)
 static char *slurp(const char *path, size_t *len)
 {
     byte buf[PEM_MAX * 4];
-    int n = read_file(path, buf, sizeof(buf));
+    int n = zoo_file_read(path, buf, sizeof(buf));
 
     *len = n > 0 ? (size_t)n : 0;
     return n > 0 ? text_copy(buf, (size_t)n) : NULL;
@@ -572,7 +399,7 @@ static int write_leaf(struct zoo_pki *pki, const struct zoo_scenario *s,
         return ZOO_ECRYPTO;
     }
     zoo_pki_leaf_path(pki->dir, s->name, ".pem", path, sizeof(path));
-    if (write_file(path, pem, (size_t)n, 0644) != 0) {
+    if (zoo_file_write(path, pem, (size_t)n, 0644) != 0) {
         return ZOO_EIO;
     }
     if (issuer != NULL && issuer != &pki->root && s->chain == ZOO_CHAIN_FULL) {
@@ -582,7 +409,7 @@ static int write_leaf(struct zoo_pki *pki, const struct zoo_scenario *s,
         n += m;
     }
     zoo_pki_leaf_path(pki->dir, s->name, ".chain.pem", path, sizeof(path));
-    if (write_file(path, pem, (size_t)n, 0644) != 0 ||
+    if (zoo_file_write(path, pem, (size_t)n, 0644) != 0 ||
         (out->chain_pem = text_copy(pem, (size_t)n)) == NULL) {
         return ZOO_EIO;
     }
@@ -594,7 +421,7 @@ static int mint_leaf(struct zoo_pki *pki, const struct zoo_scenario *s, time_t n
                      struct zoo_leaf *out, char *err, size_t len)
 {
     char key_path[PATH_MAX], *defaults[] = {s->host, "localhost", "127.0.0.1", "::1"};
-    struct key key = {0};
+    struct zoo_key key = {0};
     byte der[DER_MAX], pem[PEM_MAX];
     bool fresh;
     int der_len = 0, n, ret;
@@ -608,22 +435,22 @@ static int mint_leaf(struct zoo_pki *pki, const struct zoo_scenario *s, time_t n
 
     req.cn = req.names[0];
     zoo_pki_leaf_path(pki->dir, s->name, ".key", key_path, sizeof(key_path));
-    if ((ret = key_load_or_make(pki, key_path, s->cert.key, &key, &fresh)) != 0) {
-        snprintf(err, len, "%s: cannot load or make key: %s", key_path, key_error(ret));
-        key_free(&key);
+    if ((ret = zoo_key_load_or_make(key_path, s->cert.key, &pki->rng, &key, &fresh)) != 0) {
+        snprintf(err, len, "%s: cannot load or make key: %s", key_path, zoo_key_error(ret));
+        zoo_key_free(&key);
         return ZOO_ECRYPTO;
     }
     /* Static RSA key exchange (TLS 1.2 and older) needs keyEncipherment. */
     req.key_usage = key.wc_type == RSA_TYPE ? "digitalSignature,keyEncipherment"
                                             : "digitalSignature";
     if ((ret = cert_make(pki, &req, der, &der_len)) != 0 ||
-        (n = key_to_pem(&key, pem, sizeof(pem))) < 0) {
+        (n = zoo_key_to_pem(&key, pem, sizeof(pem))) < 0) {
         snprintf(err, len, "scenario '%s': cannot mint leaf: %s", s->name,
                  wc_GetErrorString(ret));
-        key_free(&key);
+        zoo_key_free(&key);
         return ZOO_ECRYPTO;
     }
-    key_free(&key);
+    zoo_key_free(&key);
     if ((out->key_pem = text_copy(pem, (size_t)n)) == NULL) {
         return ZOO_ENOMEM;
     }
