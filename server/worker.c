@@ -19,6 +19,10 @@
 #include "conn.h"
 #include "error.h"
 
+/* As deep an accept queue as the kernel allows (net.core.somaxconn caps it):
+ * a connection that overflows it never reaches us and so gets no event. */
+#define ZOO_BACKLOG 65535
+
 struct listener {
     struct zoo_endpoint ep;
     struct evconnlistener *lev;
@@ -59,7 +63,7 @@ int zoo_worker_listen(const struct zoo_scenario *s, const char *addr, int port, 
             setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
         }
     }
-    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 1024) != 0) {
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, ZOO_BACKLOG) != 0) {
         snprintf(err, len, "%s:%d:%d: scenario '%s': cannot listen on %s port %d: %s%s\n",
                  s->file, s->listen_mark.line, s->listen_mark.column, s->name, addr, port,
                  strerror(errno),
