@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,8 +237,31 @@ static void server_cleanup(struct server *srv)
     }
 }
 
-int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o)
+/* Raises the open file limit as far as allowed and keeps --max-connections
+ * below it, so that a full server refuses connections (with events) rather
+ * than leaving them unaccepted. */
+static void fit_file_limit(struct zoo_serve_options *o, size_t listeners)
 {
+    struct rlimit rl;
+    rlim_t want = (rlim_t)o->limits.max_connections + (rlim_t)listeners + 64;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+        o->limits.max_connections = (int)(rl.rlim_cur - listeners - 64);
+        fprintf(stderr, "tlszoo: --max-connections lowered to %d to fit the open file limit "
+                        "(%llu; raise it with ulimit -n)\n",
+                o->limits.max_connections, (unsigned long long)rl.rlim_cur);
+    }
+}
+
+int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *options)
+{
+    struct zoo_serve_options opts = *options;
+    const struct zoo_serve_options *o = &opts;
     struct server srv = {.o = o};
     struct zoo_generation_config cfg;
     char err[4096] = "";
@@ -245,6 +269,7 @@ int zoo_serve(struct zoo_catalog *catalog, const struct zoo_serve_options *o)
     int status = 1;
 
     signal(SIGPIPE, SIG_IGN);
+    fit_file_limit(&opts, 2 * catalog->count * (size_t)opts.workers + 8);
     if (evthread_use_pthreads() != 0 || (srv.base = event_base_new()) == NULL) {
         fprintf(stderr, "tlszoo: cannot set up the event loop\n");
         goto out;
