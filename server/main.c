@@ -51,7 +51,7 @@ static const char usage_text[] =
     "  --port-offset N          move every scenario port by N (e.g. for tests)\n"
     "  --handshake-timeout SEC  cut off clients that do not finish in time (default 10)\n"
     "  --idle-timeout SEC       wait for the request, and for the client's close (default 5)\n"
-    "  --max-connections N      open at once; more are closed at once (default 20000)\n"
+    "  --max-connections N      open at once; more are closed at once (default 10000)\n"
     "  --max-hello BYTES        largest first flight before the ClientHello is whole "
     "(default 69632)\n"
     "  --grace SEC              time open connections get at shutdown (default 5)\n"
@@ -133,7 +133,7 @@ static void set_defaults(struct options *o)
     home_path("certs", o->certs, sizeof(o->certs));
     o->bind = "127.0.0.1";
     o->limits = (struct zoo_limits){.handshake_timeout = 10, .idle_timeout = 5,
-                                    .max_hello = 69632, .max_connections = 20000};
+                                    .max_hello = 69632, .max_connections = 10000};
     o->grace = 5;
     o->control_port = -1;
     o->workers = cores > 0 ? (int)cores : 1;
