@@ -304,6 +304,7 @@ static enum zoo_conn_state on_handshake(struct zoo_conn *c)
     zoo_tls_get_info(c->tls, &info);
     memcpy(c->report.version, info.version, sizeof(info.version));
     memcpy(c->report.cipher, info.cipher, sizeof(info.cipher));
+    memcpy(c->report.alpn, info.alpn, sizeof(info.alpn));
     memcpy(c->report.client_subject, info.client_subject, sizeof(info.client_subject));
     memcpy(c->report.client_issuer, info.client_issuer, sizeof(info.client_issuer));
     c->report.stage = ZOO_STAGE_APPLICATION;

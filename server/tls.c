@@ -347,6 +347,13 @@ struct zoo_tls *zoo_tls_new(struct zoo_tls_ctx *ctx, const struct zoo_tls_io *io
         free(tls);
         return NULL;
     }
+    /* The zoo answers in HTTP/1.1: offered, it is chosen; else no ALPN at all. */
+    if (wolfSSL_UseALPN(tls->ssl, (char *)"http/1.1", 8, WOLFSSL_ALPN_CONTINUE_ON_MISMATCH) !=
+        WOLFSSL_SUCCESS) {
+        wolfSSL_free(tls->ssl);
+        free(tls);
+        return NULL;
+    }
     tls->io = *io;
     tls->own_alert = -1;
     wolfSSL_SetIOReadCtx(tls->ssl, tls);
@@ -477,7 +484,8 @@ void zoo_tls_get_info(struct zoo_tls *tls, struct zoo_tls_info *out)
 {
     WOLFSSL_ALERT_HISTORY h = {{0, 0}, {0, 0}};
     WOLFSSL_X509 *peer;
-    char why[WOLFSSL_MAX_ERROR_SZ];
+    char why[WOLFSSL_MAX_ERROR_SZ], *alpn = NULL;
+    unsigned short alpn_len = 0;
 
     memset(out, 0, sizeof(*out));
     wolfSSL_get_alert_history(tls->ssl, &h);
@@ -490,6 +498,9 @@ void zoo_tls_get_info(struct zoo_tls *tls, struct zoo_tls_info *out)
         return;
     }
     snprintf(out->version, sizeof(out->version), "%s", wolfSSL_get_version(tls->ssl));
+    if (wolfSSL_ALPN_GetProtocol(tls->ssl, &alpn, &alpn_len) == WOLFSSL_SUCCESS && alpn_len > 0) {
+        snprintf(out->alpn, sizeof(out->alpn), "%.*s", (int)alpn_len, alpn);
+    }
     snprintf(out->cipher, sizeof(out->cipher), "%s", wolfSSL_CIPHER_get_name(wolfSSL_get_current_cipher(tls->ssl)));
     if ((peer = wolfSSL_get_peer_certificate(tls->ssl)) != NULL) {
         name_of(wolfSSL_X509_get_subject_name(peer), out->client_subject,

@@ -64,6 +64,7 @@ void zoo_tls_close(struct zoo_tls *tls);
 struct zoo_tls_info {
     char version[16]; /* negotiated; empty before the handshake completed */
     char cipher[64];
+    char alpn[64];            /* the protocol chosen, or "" */
     char client_subject[256]; /* the client's certificate, if it sent one */
     char client_issuer[256];
     int alert_received; /* last fatal alert code each way, -1 if none */
