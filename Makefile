@@ -13,7 +13,7 @@ SRCS      := $(filter-out server/main.c,$(wildcard server/*.c))
 OBJS      := $(SRCS:server/%.c=build/obj/%.o)
 TEST_SRCS := $(wildcard tests/unit/*.c)
 
-.PHONY: all deps run test unit integration asan clean distclean
+.PHONY: all deps run test unit integration asan clean distclean fuzz hostile valgrind bench ci
 all: tlszoo
 
 deps: $(STAMP)
@@ -61,8 +61,30 @@ build/asan/unit-tests: $(TEST_SRCS) $(ASAN_OBJS)
 
 test: unit integration asan
 
+# libFuzzer (clang, ASan + UBSan): ClientHello parser with fingerprints and
+# event JSON, and the scenario loader; each runs FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+fuzz: | $(STAMP)
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Thousands of hostile connections at once, against the normal and ASan builds.
+hostile: tlszoo build/asan/tlszoo
+	python3 tests/hostile/run.py
+	TLSZOO=build/asan/tlszoo python3 tests/hostile/run.py
+
+# A serve-and-connect session under valgrind memcheck.
+valgrind: tlszoo
+	tests/valgrind/run.sh
+
+# tlszoo beside nginx, same certificates, alternating rounds; prints the table.
+bench: tlszoo
+	python3 bench/run.py
+
+# What CI runs: every test, then the robustness checks.
+ci: test fuzz hostile valgrind
+
 clean:
-	rm -rf build/obj build/asan build/unit-tests tlszoo
+	rm -rf build/obj build/asan build/unit-tests build/fuzz/obj build/fuzz/fuzz_* tlszoo
 
 distclean: clean
 	rm -rf build certs/*.pem certs/*.key certs/leaf

@@ -13,7 +13,8 @@ recipe=8
 
 packages=(build-essential pkg-config autoconf automake libtool dpkg-dev
           libyaml-dev check libevent-dev libjansson-dev
-          openssl curl gnutls-bin python3 ca-certificates)
+          openssl curl gnutls-bin python3 ca-certificates
+          clang libclang-rt-14-dev valgrind iproute2)
 
 say() { printf 'deps: %s\n' "$*" >&2; }
 die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
@@ -106,15 +107,13 @@ build_wolfssl() {
 }
 
 main() {
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$recipe" ]; then
+    install_packages
+    if [ -f "$prefix/lib/libwolfssl.a" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$recipe" ]; then
         touch "$stamp" # newer than this script: make need not ask again
         return 0
     fi
-    install_packages
-    if [ ! -f "$prefix/lib/libwolfssl.a" ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$recipe" ]; then
-        fetch_wolfssl_source
-        build_wolfssl
-    fi
+    fetch_wolfssl_source
+    build_wolfssl
     echo "$recipe" >"$stamp"
     say "ready: wolfSSL in $prefix"
 }

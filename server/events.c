@@ -112,13 +112,17 @@ static json_t *u16_list(const uint16_t *v, size_t n)
     return a;
 }
 
-/* ALPN names may hold any byte: JSON text when they are UTF-8, else hex. */
+/* ALPN names may hold any byte: JSON text when they are UTF-8 without NUL,
+ * else hex. */
 static json_t *alpn_json(const struct zoo_hello *h)
 {
     json_t *a = json_array();
 
     for (size_t i = 0; i < h->n_alpn; i++) {
-        json_t *name = json_stringn(h->alpn[i], h->alpn_len[i]);
+        /* NUL is valid UTF-8 but many JSON readers refuse "\u0000". */
+        json_t *name = memchr(h->alpn[i], 0, h->alpn_len[i]) == NULL
+                           ? json_stringn(h->alpn[i], h->alpn_len[i])
+                           : NULL;
         if (name == NULL) {
             char hex[2 * ZOO_HELLO_MAX_ALPN_LEN + 3] = "0x";
             for (size_t j = 0; j < h->alpn_len[i]; j++) {

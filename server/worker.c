@@ -107,7 +107,8 @@ struct zoo_worker *zoo_worker_new(const struct zoo_worker_config *cfg, char *err
             zoo_worker_free(w);
             return NULL;
         }
-        l->lev = evconnlistener_new(w->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+        /* Backlog 0: the socket already listens; -1 would make libevent listen(fd, 128). */
+        l->lev = evconnlistener_new(w->base, on_accept, l, LEV_OPT_CLOSE_ON_FREE, 0, fd);
         if (l->lev == NULL) {
             close(fd);
             snprintf(err, len, "evconnlistener_new() failed");
