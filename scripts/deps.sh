@@ -9,7 +9,7 @@ prefix="$top/build/deps"
 stamp="$prefix/.stamp"
 work="$top/build/wolfssl-src"
 # Bump when the configure flags below change, so the stamp is invalidated.
-recipe=8
+recipe=9
 
 packages=(build-essential pkg-config autoconf automake libtool dpkg-dev
           libyaml-dev check libevent-dev libjansson-dev
@@ -99,7 +99,7 @@ build_wolfssl() {
         --enable-sni --enable-alpn --enable-ocsp --enable-crl --enable-session-ticket \
         --enable-secure-renegotiation --enable-extended-master \
         --enable-opensslextra --enable-opensslall --enable-supportedcurves \
-        --enable-sp --enable-sp-asm --enable-intelasm --enable-sp-math-all \
+        --enable-sp --enable-sp-asm --enable-intelasm --enable-sp-math-all --enable-intelrand \
         --enable-harden >&2
     say "building wolfSSL"
     make -j"$(nproc)" >&2
