@@ -1,6 +1,8 @@
 /* The event log. Events are built with jansson so that client-controlled
  * strings (SNI, ALPN) are escaped; each is serialised once, written as one
- * line and kept, as a JSON object, in a fixed-size ring. */
+ * line and kept as that line in a fixed-size ring (a few KiB each, where
+ * the object tree would take several times more); the rare API reads parse
+ * the lines they return. */
 #include "events.h"
 
 #include <pthread.h>
@@ -12,23 +14,31 @@
 #include "hello.h"
 #include "verdict.h"
 
+#define ZOO_VERDICT_LAST 5
+
 struct counts {
     char *name;
     json_int_t pass, fail, suspect;
-    json_t *last; /* array of the newest events, bounded */
+    char *last[ZOO_VERDICT_LAST]; /* lines of the newest events, oldest first */
+};
+
+/* One kept event: its line and what queries filter on. */
+struct entry {
+    uint64_t id;
+    const char *scenario; /* a counts name: lives as long as the log */
+    char peer[64];
+    char *line;
 };
 
 struct zoo_events {
     pthread_mutex_t lock; /* workers emit, the control API reads */
     FILE *out;
-    json_t **ring;
+    struct entry *ring;
     size_t size, head; /* head: slot of the next event */
     uint64_t next_id;
     struct counts *counts;
     size_t n_counts;
 };
-
-#define ZOO_VERDICT_LAST 5
 
 struct zoo_events *zoo_events_new(FILE *out, size_t ring)
 {
@@ -59,26 +69,32 @@ static struct counts *counts_of(struct zoo_events *ev, const char *name)
     return NULL;
 }
 
+/* The counts of NAME, added if new; NULL when out of memory. Locked. */
+static struct counts *counts_for(struct zoo_events *ev, const char *name)
+{
+    struct counts *c = counts_of(ev, name), *grown;
+    char *copy;
+
+    if (c != NULL) {
+        return c;
+    }
+    if ((copy = strdup(name)) == NULL ||
+        (grown = realloc(ev->counts, (ev->n_counts + 1) * sizeof(*grown))) == NULL) {
+        free(copy);
+        return NULL;
+    }
+    ev->counts = grown;
+    ev->counts[ev->n_counts] = (struct counts){.name = copy};
+    return &ev->counts[ev->n_counts++];
+}
+
 int zoo_events_add_scenarios(struct zoo_events *ev, const struct zoo_catalog *catalog)
 {
     int ret = 0;
 
     pthread_mutex_lock(&ev->lock);
     for (size_t i = 0; ret == 0 && i < catalog->count; i++) {
-        struct counts *grown;
-        if (counts_of(ev, catalog->items[i].name) != NULL) {
-            continue;
-        }
-        grown = realloc(ev->counts, (ev->n_counts + 1) * sizeof(*grown));
-        if (grown == NULL) {
-            ret = -1;
-            break;
-        }
-        ev->counts = grown;
-        ev->counts[ev->n_counts] = (struct counts){.name = strdup(catalog->items[i].name),
-                                                   .last = json_array()};
-        ret = ev->counts[ev->n_counts].name ? 0 : -1;
-        ev->n_counts++;
+        ret = counts_for(ev, catalog->items[i].name) ? 0 : -1;
     }
     pthread_mutex_unlock(&ev->lock);
     return ret;
@@ -90,11 +106,13 @@ void zoo_events_free(struct zoo_events *ev)
         return;
     }
     for (size_t i = 0; ev->ring != NULL && i < ev->size; i++) {
-        json_decref(ev->ring[i]);
+        free(ev->ring[i].line);
     }
     for (size_t i = 0; i < ev->n_counts; i++) {
         free(ev->counts[i].name);
-        json_decref(ev->counts[i].last);
+        for (size_t j = 0; j < ZOO_VERDICT_LAST; j++) {
+            free(ev->counts[i].last[j]);
+        }
     }
     free(ev->ring);
     free(ev->counts);
@@ -208,20 +226,15 @@ static void iso_time(const struct timespec *t, char *buf, size_t len)
     snprintf(buf, len, "%s.%03ldZ", base, t->tv_nsec / 1000000);
 }
 
-static void count(struct zoo_events *ev, json_t *event, enum zoo_verdict v, const char *name)
+/* Counts the verdict and keeps a copy of LINE among the scenario's last. */
+static void count(struct counts *c, const char *line, enum zoo_verdict v)
 {
-    struct counts *c = counts_of(ev, name);
-
-    if (c == NULL) {
-        return;
-    }
     c->pass += v == ZOO_VERDICT_PASS;
     c->fail += v == ZOO_VERDICT_FAIL;
     c->suspect += v == ZOO_VERDICT_SUSPECT;
-    json_array_append(c->last, event);
-    if (json_array_size(c->last) > ZOO_VERDICT_LAST) {
-        json_array_remove(c->last, 0);
-    }
+    free(c->last[0]);
+    memmove(c->last, c->last + 1, (ZOO_VERDICT_LAST - 1) * sizeof(*c->last));
+    c->last[ZOO_VERDICT_LAST - 1] = strdup(line);
 }
 
 static json_t *event_json(uint64_t id, const struct zoo_report *r, enum zoo_verdict *verdict)
@@ -245,6 +258,8 @@ uint64_t zoo_events_emit(struct zoo_events *ev, const struct zoo_report *r)
 {
     enum zoo_verdict verdict;
     json_t *event = event_json(0, r, &verdict);
+    struct entry *slot;
+    struct counts *c;
     char *line;
     uint64_t id;
 
@@ -255,33 +270,37 @@ uint64_t zoo_events_emit(struct zoo_events *ev, const struct zoo_report *r)
     pthread_mutex_lock(&ev->lock);
     id = ev->next_id++;
     json_object_set_new(event, "id", json_integer((json_int_t)id));
-    if (ev->out != NULL && (line = json_dumps(event, ZOO_EVENT_JSON_FLAGS))) {
+    line = json_dumps(event, ZOO_EVENT_JSON_FLAGS);
+    if (line != NULL && ev->out != NULL) {
         fprintf(ev->out, "%s\n", line);
         fflush(ev->out);
-        free(line);
     }
-    count(ev, event, verdict, r->scenario->name);
-    json_decref(ev->ring[ev->head]);
-    ev->ring[ev->head] = event;
-    ev->head = (ev->head + 1) % ev->size;
+    if (line != NULL && (c = counts_for(ev, r->scenario->name)) != NULL) {
+        count(c, line, verdict);
+        slot = &ev->ring[ev->head];
+        free(slot->line);
+        *slot = (struct entry){.id = id, .scenario = c->name, .line = line};
+        snprintf(slot->peer, sizeof(slot->peer), "%s", r->peer);
+        ev->head = (ev->head + 1) % ev->size;
+        line = NULL;
+    }
     pthread_mutex_unlock(&ev->lock);
+    json_decref(event);
+    free(line);
     return id;
 }
 
-static bool matches(json_t *e, const char *scenario, const char *peer, uint64_t since)
+static bool matches(const struct entry *e, const char *scenario, const char *peer,
+                    uint64_t since)
 {
-    const char *peer_addr = json_string_value(json_object_get(e, "peer"));
     size_t plen = peer ? strlen(peer) : 0;
 
-    if ((uint64_t)json_integer_value(json_object_get(e, "id")) <= since) {
-        return false;
-    }
-    if (scenario && strcmp(scenario, json_string_value(json_object_get(e, "scenario"))) != 0) {
+    if (e->line == NULL || e->id <= since || (scenario && strcmp(scenario, e->scenario) != 0)) {
         return false;
     }
     /* A peer filter matches "ADDR:PORT" exactly or the address alone. */
-    return peer == NULL || strcmp(peer, peer_addr) == 0 ||
-           (strncmp(peer, peer_addr, plen) == 0 && peer_addr[plen] == ':');
+    return peer == NULL || strcmp(peer, e->peer) == 0 ||
+           (strncmp(peer, e->peer, plen) == 0 && e->peer[plen] == ':');
 }
 
 uint64_t zoo_events_latest(struct zoo_events *ev)
@@ -302,12 +321,11 @@ json_t *zoo_events_query(struct zoo_events *ev, const char *scenario, const char
     pthread_mutex_lock(&ev->lock);
     *next = since;
     for (size_t i = 0; i < ev->size && json_array_size(out) < limit; i++) {
-        json_t *e = ev->ring[(ev->head + i) % ev->size]; /* oldest first */
-        if (e == NULL || !matches(e, scenario, peer, since)) {
-            continue;
+        const struct entry *e = &ev->ring[(ev->head + i) % ev->size]; /* oldest first */
+        if (matches(e, scenario, peer, since)) {
+            json_array_append_new(out, json_loads(e->line, 0, NULL));
+            *next = e->id;
         }
-        json_array_append(out, e);
-        *next = (uint64_t)json_integer_value(json_object_get(e, "id"));
     }
     /* Nothing matched: the cursor moves past what exists, so polling stays cheap. */
     if (json_array_size(out) == 0 && ev->next_id - 1 > since) {
@@ -320,14 +338,16 @@ json_t *zoo_events_query(struct zoo_events *ev, const char *scenario, const char
 json_t *zoo_events_verdicts(struct zoo_events *ev, size_t last)
 {
     json_t *o = json_object();
+    size_t from = ZOO_VERDICT_LAST - (last < ZOO_VERDICT_LAST ? last : ZOO_VERDICT_LAST);
 
     pthread_mutex_lock(&ev->lock);
     for (size_t i = 0; i < ev->n_counts; i++) {
         struct counts *c = &ev->counts[i];
-        size_t n = json_array_size(c->last), from = n > last ? n - last : 0;
         json_t *recent = json_array();
-        for (size_t j = from; j < n; j++) {
-            json_array_append(recent, json_array_get(c->last, j));
+        for (size_t j = from; j < ZOO_VERDICT_LAST; j++) {
+            if (c->last[j] != NULL) {
+                json_array_append_new(recent, json_loads(c->last[j], 0, NULL));
+            }
         }
         json_object_set_new(o, c->name,
                             json_pack("{s:I, s:I, s:I, s:o}", "pass", c->pass, "fail", c->fail,
