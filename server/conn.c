@@ -546,7 +546,7 @@ void zoo_conn_start(struct event_base *base, const struct zoo_endpoint *ep, int 
     clock_gettime(CLOCK_REALTIME, &c->report.started);
     clock_gettime(CLOCK_MONOTONIC, &c->started_mono);
     zoo_addr_format(peer, c->report.peer, sizeof(c->report.peer));
-    evutil_make_socket_nonblocking(fd);
+    /* The listener hands sockets over non-blocking already (accept4). */
     c->ev_read = event_new(base, fd, EV_READ | EV_PERSIST, on_readable, c);
     c->ev_write = event_new(base, fd, EV_WRITE, on_writable, c);
     c->ev_timer = evtimer_new(base, on_timeout, c);
