@@ -284,11 +284,18 @@ void lg_slot_event(struct slot *s, uint32_t events)
 {
     (void)events;
     switch (s->st) {
-    case S_CONNECTING: connected(s); break;
-    case S_HANDSHAKE: handshake_step(s); break;
+    case S_CONNECTING:
+        connected(s);
+        break;
+    case S_HANDSHAKE:
+        handshake_step(s);
+        break;
     case S_CLOSING:
-    case S_HELD: drain(s); break;
-    case S_IDLE: break;
+    case S_HELD:
+        drain(s);
+        break;
+    case S_IDLE:
+        break;
     }
 }
 
@@ -360,23 +367,50 @@ static int parse(int argc, char **argv, struct opts *o)
     *o = (struct opts){.conc = 1, .duration = 5, .threads = 1, .timeout = 10, .hold_seconds = 600};
     while ((c = getopt(argc, argv, "c:d:t:s:A:v:g:C:S:T:H:kW:h")) != -1) {
         switch (c) {
-        case 'c': o->conc = atoi(optarg); break;
-        case 'd': o->duration = atof(optarg); break;
-        case 't': o->threads = atoi(optarg); break;
-        case 's': o->sni = optarg; break;
-        case 'A': o->cafile = optarg; break;
+        case 'c':
+            o->conc = atoi(optarg);
+            break;
+        case 'd':
+            o->duration = atof(optarg);
+            break;
+        case 't':
+            o->threads = atoi(optarg);
+            break;
+        case 's':
+            o->sni = optarg;
+            break;
+        case 'A':
+            o->cafile = optarg;
+            break;
         case 'v':
             o->tls = strcmp(optarg, "1.2") == 0 ? 12 : strcmp(optarg, "1.3") == 0 ? 13 : -1;
             break;
-        case 'g': o->groups = optarg; break;
-        case 'C': o->ciphers = optarg; break;
-        case 'S': o->suites = optarg; break;
-        case 'T': o->timeout = atof(optarg); break;
-        case 'H': o->hold = atoi(optarg); break;
-        case 'k': o->hold_handshake = true; break;
-        case 'W': o->hold_seconds = atof(optarg); break;
-        case 'h': usage(stdout); exit(0);
-        default: return -1;
+        case 'g':
+            o->groups = optarg;
+            break;
+        case 'C':
+            o->ciphers = optarg;
+            break;
+        case 'S':
+            o->suites = optarg;
+            break;
+        case 'T':
+            o->timeout = atof(optarg);
+            break;
+        case 'H':
+            o->hold = atoi(optarg);
+            break;
+        case 'k':
+            o->hold_handshake = true;
+            break;
+        case 'W':
+            o->hold_seconds = atof(optarg);
+            break;
+        case 'h':
+            usage(stdout);
+            exit(0);
+        default:
+            return -1;
         }
     }
     if (argc - optind != 2 || o->conc < 1 || o->threads < 1 || o->duration <= 0 ||

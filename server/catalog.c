@@ -19,7 +19,8 @@ int zoo_catalog_load(const char *path, int port_offset, struct zoo_catalog *out,
     for (size_t i = 0; ret == 0 && i < out->count; i++) {
         struct zoo_scenario *s = &out->items[i];
         ret = zoo_tls_check(s, err, len);
-        if (ret == 0 && s->port != 0 && (s->port + port_offset < 1 || s->port + port_offset > 65535)) {
+        if (ret == 0 && s->port != 0 &&
+            (s->port + port_offset < 1 || s->port + port_offset > 65535)) {
             snprintf(err, len, "%s:%d:%d: port %d moved by --port-offset %d is out of range\n",
                      s->file, s->listen_mark.line, s->listen_mark.column, s->port, port_offset);
             ret = ZOO_EINVAL;
@@ -58,8 +59,7 @@ void zoo_catalog_print_table(const struct zoo_catalog *c, const char *bind, FILE
     for (size_t i = 0; i < c->count; i++) {
         const struct zoo_scenario *s = &c->items[i];
         url(s, u, sizeof(u));
-        fprintf(out, "%-22s %-52s %-7s %s\n", s->name, u, should(s),
-                s->summary ? s->summary : "");
+        fprintf(out, "%-22s %-52s %-7s %s\n", s->name, u, should(s), s->summary ? s->summary : "");
     }
 }
 
@@ -114,18 +114,17 @@ static json_t *scenario_json(const struct zoo_scenario *s, const char *bind, con
     zoo_pki_leaf_path(certs, s->name, ".chain.pem", chain, sizeof(chain));
     o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:o, s:o, s:{s:b}, s:s, s:o, s:s}", "name", s->name,
                   "host", s->host, "port", s->port, "listen", listen, "url", u, "summary",
-                  string_or_null(s->summary), "tls", tls_json(s), "sni", "require",
-                  s->sni_require, "client_auth", zoo_client_auth_name(s->client_auth),
-                  "certificate", cert_json(s, certs), "chain_file", s->cert.file ? s->cert.file : chain);
+                  string_or_null(s->summary), "tls", tls_json(s), "sni", "require", s->sni_require,
+                  "client_auth", zoo_client_auth_name(s->client_auth), "certificate",
+                  cert_json(s, certs), "chain_file", s->cert.file ? s->cert.file : chain);
     json_object_set_new(o, "expect",
                         json_pack("{s:s, s:o, s:o}", "outcome", should(s), "alert",
                                   string_or_null(s->expect.alert), "errors", errors));
-    json_object_set_new(o, "explain",
-                        json_pack("{s:o, s:o, s:o, s:o}", "fixed_by",
-                                  string_or_null(s->explain.fixed_by), "what",
-                                  string_or_null(s->explain.what), "diagnose",
-                                  string_or_null(s->explain.diagnose), "fix",
-                                  string_or_null(s->explain.fix)));
+    json_object_set_new(
+        o, "explain",
+        json_pack("{s:o, s:o, s:o, s:o}", "fixed_by", string_or_null(s->explain.fixed_by), "what",
+                  string_or_null(s->explain.what), "diagnose", string_or_null(s->explain.diagnose),
+                  "fix", string_or_null(s->explain.fix)));
     return o;
 }
 

@@ -21,11 +21,11 @@ static int parse_document(yaml_parser_t *parser, yaml_document_t *doc, struct zo
     if (yaml_parser_load(parser, doc)) {
         return 0;
     }
-    zoo_diag_report(d,
-                    (struct zoo_mark){(int)parser->problem_mark.line + 1,
-                                      (int)parser->problem_mark.column + 1},
-                    "YAML syntax error: %s%s%s", parser->problem ? parser->problem : "unknown",
-                    parser->context ? " " : "", parser->context ? parser->context : "");
+    zoo_diag_report(
+        d,
+        (struct zoo_mark){(int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1},
+        "YAML syntax error: %s%s%s", parser->problem ? parser->problem : "unknown",
+        parser->context ? " " : "", parser->context ? parser->context : "");
     return ZOO_EINVAL;
 }
 
@@ -143,13 +143,13 @@ static void check_unique(struct zoo_catalog *c, struct zoo_diag *d)
             struct zoo_scenario *o = &c->items[j];
             d->file = s->file;
             if (strcmp(s->name, o->name) == 0) {
-                zoo_diag_report(d, (struct zoo_mark){1, 1}, "duplicate scenario name '%s' (also in %s)",
-                          s->name, o->file);
+                zoo_diag_report(d, (struct zoo_mark){1, 1},
+                                "duplicate scenario name '%s' (also in %s)", s->name, o->file);
             }
             if (s->port != 0 && s->port == o->port &&
                 strcmp(s->bind ? s->bind : "", o->bind ? o->bind : "") == 0) {
                 zoo_diag_report(d, s->listen_mark, "port %d is already used by scenario '%s' (%s)",
-                          s->port, o->name, o->file);
+                                s->port, o->name, o->file);
             }
         }
     }

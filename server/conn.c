@@ -6,8 +6,8 @@
 #include "conn.h"
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <event2/event.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,8 +143,13 @@ static void conclude(struct zoo_conn *c, enum zoo_result result, const char *det
 static void conclude_failure(struct zoo_conn *c, bool reset)
 {
     struct zoo_tls_info info = {.alert_received = -1, .alert_sent = -1};
-    struct zoo_failure f = {c->ep->scenario, c->hello_ok ? c->hello : NULL, &info, -1, c->eof,
-                            reset, c->report.bytes_out > 0};
+    struct zoo_failure f = {.scenario = c->ep->scenario,
+                            .hello = c->hello_ok ? c->hello : NULL,
+                            .tls = &info,
+                            .plaintext_alert = -1,
+                            .eof = c->eof,
+                            .reset = reset,
+                            .server_spoke = c->report.bytes_out > 0};
 
     if (c->reported) {
         return;
@@ -448,8 +453,7 @@ static bool read_input(struct zoo_conn *c, int fd)
         snprintf(why, sizeof(why), "client sent more than %d unread bytes (limit --max-hello)",
                  c->ep->limits->max_hello);
         if (!c->handshake_done) {
-            hex_prefix(c->in.data, c->in.len, c->report.first_bytes,
-                       sizeof(c->report.first_bytes));
+            hex_prefix(c->in.data, c->in.len, c->report.first_bytes, sizeof(c->report.first_bytes));
         }
         conclude(c, c->handshake_done ? ZOO_RESULT_COMPLETED : ZOO_RESULT_MALFORMED, why);
     }
@@ -511,8 +515,10 @@ static void refuse(const struct zoo_endpoint *ep, int fd, const struct sockaddr 
 
     clock_gettime(CLOCK_REALTIME, &r.started);
     zoo_addr_format(peer, r.peer, sizeof(r.peer));
-    snprintf(r.detail, sizeof(r.detail), "server at its limit of %d open connections "
-             "(--max-connections)", ep->limits->max_connections);
+    snprintf(r.detail, sizeof(r.detail),
+             "server at its limit of %d open connections "
+             "(--max-connections)",
+             ep->limits->max_connections);
     close(fd);
     zoo_events_emit(ep->events, &r);
 }

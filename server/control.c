@@ -82,7 +82,8 @@ static bool known_scenario(struct zoo_control *c, const char *name)
     size_t i;
     json_t *s;
 
-    json_array_foreach(json_object_get(c->catalog, "scenarios"), i, s) {
+    json_array_foreach(json_object_get(c->catalog, "scenarios"), i, s)
+    {
         if (strcmp(json_string_value(json_object_get(s, "name")), name) == 0) {
             return true;
         }
@@ -94,18 +95,21 @@ static void get_events(struct zoo_control *c, struct evhttp_request *req, struct
 {
     static const char *const allowed[] = {"scenario", "peer", "since", "limit", NULL};
     const char *scenario = evhttp_find_header(q, "scenario"), *bad = unknown_param(q, allowed);
-    const char *since_text = evhttp_find_header(q, "since"), *limit_text = evhttp_find_header(q, "limit");
+    const char *since_text = evhttp_find_header(q, "since"),
+               *limit_text = evhttp_find_header(q, "limit");
     uint64_t since = 0, limit = 100, next;
     char msg[200];
     json_t *list;
 
     if (bad != NULL) {
-        snprintf(msg, sizeof(msg), "unknown parameter '%s' (use scenario, peer, since, limit)", bad);
+        snprintf(msg, sizeof(msg), "unknown parameter '%s' (use scenario, peer, since, limit)",
+                 bad);
         send_error(req, HTTP_BADREQUEST, "Bad Request", msg);
         return;
     }
     if ((since_text && !parse_u64(since_text, &since)) ||
-        (limit_text && (!parse_u64(limit_text, &limit) || limit < 1 || limit > ZOO_API_LIMIT_MAX))) {
+        (limit_text &&
+         (!parse_u64(limit_text, &limit) || limit < 1 || limit > ZOO_API_LIMIT_MAX))) {
         snprintf(msg, sizeof(msg), "since must be an event id and limit a number from 1 to %d",
                  ZOO_API_LIMIT_MAX);
         send_error(req, HTTP_BADREQUEST, "Bad Request", msg);
@@ -202,7 +206,8 @@ struct zoo_control *zoo_control_new(struct event_base *base, const char *addr, i
     struct zoo_control *c = calloc(1, sizeof(*c));
     struct evhttp_bound_socket *sock;
 
-    if (c == NULL || (c->http = evhttp_new(base)) == NULL || (c->ca_file = strdup(ca_file)) == NULL) {
+    if (c == NULL || (c->http = evhttp_new(base)) == NULL ||
+        (c->ca_file = strdup(ca_file)) == NULL) {
         snprintf(err, len, "control API: out of memory");
         zoo_control_free(c);
         return NULL;

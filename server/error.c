@@ -6,8 +6,8 @@ const char *zoo_strerror(int code)
     switch (code) {
     case 0:
         return "success";
-#define ZOO_ERROR_TEXT(name, value, text) \
-    case name:                            \
+#define ZOO_ERROR_TEXT(name, value, text)                                                          \
+    case name:                                                                                     \
         return text;
         ZOO_ERRORS(ZOO_ERROR_TEXT)
 #undef ZOO_ERROR_TEXT

@@ -3,13 +3,13 @@
 #ifndef ZOO_ERROR_H
 #define ZOO_ERROR_H
 
-#define ZOO_ERRORS(X)                                          \
-    X(ZOO_ENOMEM, -1, "out of memory")                         \
-    X(ZOO_EINVAL, -2, "invalid input")                         \
-    X(ZOO_EIO, -3, "input/output error")                       \
-    X(ZOO_ETLS, -4, "TLS library error")                       \
-    X(ZOO_ECRYPTO, -5, "cryptography error")                   \
-    X(ZOO_EADDRINUSE, -6, "address already in use")            \
+#define ZOO_ERRORS(X)                                                                              \
+    X(ZOO_ENOMEM, -1, "out of memory")                                                             \
+    X(ZOO_EINVAL, -2, "invalid input")                                                             \
+    X(ZOO_EIO, -3, "input/output error")                                                           \
+    X(ZOO_ETLS, -4, "TLS library error")                                                           \
+    X(ZOO_ECRYPTO, -5, "cryptography error")                                                       \
+    X(ZOO_EADDRINUSE, -6, "address already in use")                                                \
     X(ZOO_ENOTFOUND, -7, "not found")
 
 enum zoo_error {

@@ -162,8 +162,8 @@ static json_t *hello_json(const struct zoo_hello *h)
                   h->legacy_version, "supported_versions", u16_list(h->versions, h->n_versions),
                   "cipher_suites", u16_list(h->suites, h->n_suites), "extensions",
                   u16_list(h->extensions, h->n_extensions), "sni",
-                  h->has_sni ? json_string(h->sni) : json_null(), "alpn", alpn,
-                  "supported_groups", u16_list(h->groups, h->n_groups), "signature_algorithms",
+                  h->has_sni ? json_string(h->sni) : json_null(), "alpn", alpn, "supported_groups",
+                  u16_list(h->groups, h->n_groups), "signature_algorithms",
                   u16_list(h->sig_algs, h->n_sig_algs), "key_share_groups",
                   u16_list(h->key_shares, h->n_key_shares), "session_ticket", h->session_ticket,
                   "psk", h->psk);
@@ -209,9 +209,8 @@ static json_t *tls_json(const struct zoo_report *r)
     o = json_pack("{s:s, s:s, s:o}", "version", r->version, "cipher", r->cipher, "alpn",
                   r->alpn[0] ? json_string(r->alpn) : json_null());
     json_object_set_new(o, "client_certificate",
-                        r->client_subject[0] ? json_pack("{s:s, s:s}", "subject",
-                                                         r->client_subject, "issuer",
-                                                         r->client_issuer)
+                        r->client_subject[0] ? json_pack("{s:s, s:s}", "subject", r->client_subject,
+                                                         "issuer", r->client_issuer)
                                              : json_null());
     return o;
 }
@@ -244,8 +243,8 @@ static json_t *event_json(uint64_t id, const struct zoo_report *r, enum zoo_verd
 
     *verdict = zoo_verdict_judge(r, why, sizeof(why));
     iso_time(&r->started, when, sizeof(when));
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:I, s:I, s:f, s:s, s:s, s:s}",
-                     "id", (json_int_t)id, "time", when, "scenario", s->name, "peer", r->peer,
+    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o, s:o, s:b, s:I, s:I, s:f, s:s, s:s, s:s}", "id",
+                     (json_int_t)id, "time", when, "scenario", s->name, "peer", r->peer,
                      "client_hello", r->hello ? hello_json(r->hello) : json_null(), "outcome",
                      outcome_json(r), "tls", tls_json(r), "application_data", r->app_data,
                      "bytes_in", (json_int_t)r->bytes_in, "bytes_out", (json_int_t)r->bytes_out,
@@ -290,8 +289,7 @@ uint64_t zoo_events_emit(struct zoo_events *ev, const struct zoo_report *r)
     return id;
 }
 
-static bool matches(const struct entry *e, const char *scenario, const char *peer,
-                    uint64_t since)
+static bool matches(const struct entry *e, const char *scenario, const char *peer, uint64_t since)
 {
     size_t plen = peer ? strlen(peer) : 0;
 

@@ -22,8 +22,7 @@ struct zoo_generation {
     size_t n_workers;
 };
 
-static bool serves(const struct zoo_generation *g, const struct zoo_scenario *s,
-                   const char *bind)
+static bool serves(const struct zoo_generation *g, const struct zoo_scenario *s, const char *bind)
 {
     for (size_t i = 0; g != NULL && i < g->catalog.count; i++) {
         const struct zoo_scenario *o = &g->catalog.items[i];

@@ -116,8 +116,8 @@ const char *zoo_key_error(int ret)
     return ret == ZOO_EIO ? strerror(errno) : wc_GetErrorString(ret);
 }
 
-int zoo_key_load_or_make(const char *path, enum zoo_key_type type, WC_RNG *rng,
-                         struct zoo_key *k, bool *fresh)
+int zoo_key_load_or_make(const char *path, enum zoo_key_type type, WC_RNG *rng, struct zoo_key *k,
+                         bool *fresh)
 {
     byte pem[PEM_MAX];
     int n, ret;

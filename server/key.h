@@ -22,12 +22,11 @@ struct zoo_key {
     } k;
 };
 
-
 /* Loads the key cached at PATH if it is of TYPE, else generates one and
  * caches it (0600). Sets *FRESH when new. 0, a wolfCrypt code or ZOO_EIO;
  * the caller frees K with zoo_key_free either way. */
-int zoo_key_load_or_make(const char *path, enum zoo_key_type type, WC_RNG *rng,
-                         struct zoo_key *k, bool *fresh);
+int zoo_key_load_or_make(const char *path, enum zoo_key_type type, WC_RNG *rng, struct zoo_key *k,
+                         bool *fresh);
 
 /* The private key as PEM into OUT; its length or a negative wolfCrypt code. */
 int zoo_key_to_pem(struct zoo_key *k, unsigned char *out, size_t cap);

@@ -1,8 +1,8 @@
 /* The tlszoo command line: serve, list, explain, check. Exit status 0 ok,
  * 1 runtime failure, 2 bad input (usage or scenario files). */
 #include <getopt.h>
-#include <stddef.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +63,8 @@ static const char usage_text[] =
     "  --json                   JSON output (list, events)\n"
     "  -h, --help               this help;  -V, --version  the version\n\n"
     "Exit status: 0 ok, 1 runtime failure, 2 bad input (file:line:column: message).\n"
-    "Start with: tlszoo serve, then curl --cacert certs/ca.pem https://valid.tlszoo.localhost:9400/\n";
+    "Start with: tlszoo serve, then curl --cacert certs/ca.pem "
+    "https://valid.tlszoo.localhost:9400/\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -88,7 +89,8 @@ static void home_path(const char *name, char *buf, size_t len)
     slash = strrchr(exe, '/');
     *slash = '\0';
     /* build/asan/tlszoo lives two levels below the repository. */
-    if (strstr(exe, "/build/") != NULL || (strlen(exe) > 6 && !strcmp(exe + strlen(exe) - 6, "/build"))) {
+    if (strstr(exe, "/build/") != NULL ||
+        (strlen(exe) > 6 && !strcmp(exe + strlen(exe) - 6, "/build"))) {
         char *b = strstr(exe, "/build");
         *b = '\0';
     }
@@ -132,8 +134,8 @@ static void set_defaults(struct options *o)
     home_path("scenarios", o->scenarios, sizeof(o->scenarios));
     home_path("certs", o->certs, sizeof(o->certs));
     o->bind = "127.0.0.1";
-    o->limits = (struct zoo_limits){.handshake_timeout = 10, .idle_timeout = 5,
-                                    .max_hello = 69632, .max_connections = 10000};
+    o->limits = (struct zoo_limits){
+        .handshake_timeout = 10, .idle_timeout = 5, .max_hello = 69632, .max_connections = 10000};
     o->grace = 5;
     o->control_port = -1;
     o->workers = cores > 0 ? (int)cores : 1;
@@ -189,18 +191,26 @@ static int apply_option(struct options *o, int c, char *arg)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {
-        {"scenarios", required_argument, 0, 's'}, {"certs", required_argument, 0, 'c'},
-        {"bind", required_argument, 0, 'b'},      {"port-offset", required_argument, 0, 'o'},
-        {"handshake-timeout", required_argument, 0, 't'},
-        {"idle-timeout", required_argument, 0, 'I'}, {"max-connections", required_argument, 0, 'M'},
-        {"max-hello", required_argument, 0, 'H'}, {"grace", required_argument, 0, 'g'},
-        {"events", required_argument, 0, 'e'},    {"keylog", required_argument, 0, 'k'},
-        {"control-port", required_argument, 0, 'p'}, {"follow", no_argument, 0, 'f'},
-        {"scenario", required_argument, 0, 'n'},  {"since", required_argument, 0, 'i'},
-        {"workers", required_argument, 0, 'w'},
-        {"json", no_argument, 0, 'j'},            {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},         {0, 0, 0, 0}};
+    static const struct option longs[] = {{"scenarios", required_argument, 0, 's'},
+                                          {"certs", required_argument, 0, 'c'},
+                                          {"bind", required_argument, 0, 'b'},
+                                          {"port-offset", required_argument, 0, 'o'},
+                                          {"handshake-timeout", required_argument, 0, 't'},
+                                          {"idle-timeout", required_argument, 0, 'I'},
+                                          {"max-connections", required_argument, 0, 'M'},
+                                          {"max-hello", required_argument, 0, 'H'},
+                                          {"grace", required_argument, 0, 'g'},
+                                          {"events", required_argument, 0, 'e'},
+                                          {"keylog", required_argument, 0, 'k'},
+                                          {"control-port", required_argument, 0, 'p'},
+                                          {"follow", no_argument, 0, 'f'},
+                                          {"scenario", required_argument, 0, 'n'},
+                                          {"since", required_argument, 0, 'i'},
+                                          {"workers", required_argument, 0, 'w'},
+                                          {"json", no_argument, 0, 'j'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {"version", no_argument, 0, 'V'},
+                                          {0, 0, 0, 0}};
     int c, status;
 
     set_defaults(o);
@@ -238,8 +248,8 @@ static int control_port(const struct options *o)
 
 static int watch(const struct options *o)
 {
-    struct zoo_watch_options w = {o->bind, control_port(o), o->scenario, o->since, o->follow,
-                                  o->json};
+    struct zoo_watch_options w = {o->bind,  control_port(o), o->scenario,
+                                  o->since, o->follow,       o->json};
 
     if (w.port < 0) {
         return usage_error("%s", "events needs the control API: give its --control-port");
@@ -259,10 +269,9 @@ static int run(const char *command, const char *name, struct options *o)
         return 2;
     }
     if (strcmp(command, "serve") == 0) {
-        struct zoo_serve_options so = {o->scenarios,   o->port_offset, o->certs,
-                                       o->bind,        o->limits,      o->events_path,
-                                       o->keylog_path, control_port(o), 10000,
-                                       o->workers,     o->grace};
+        struct zoo_serve_options so = {
+            o->scenarios,   o->port_offset,  o->certs, o->bind,    o->limits, o->events_path,
+            o->keylog_path, control_port(o), 10000,    o->workers, o->grace};
         status = zoo_serve(&catalog, &so);
     } else if (strcmp(command, "list") == 0 && o->json) {
         status = zoo_catalog_print_json(&catalog, o->bind, o->certs, stdout) ? 1 : 0;

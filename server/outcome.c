@@ -83,8 +83,9 @@ static void refusal(const struct zoo_failure *f, int alert, char *buf, size_t le
                  f->hello->n_suites, s->ciphers ? s->ciphers : "the secure defaults");
     } else if (alert == ALERT_CERTIFICATE_REQUIRED ||
                strstr(f->tls->error, "peer did not return a certificate") != NULL) {
-        snprintf(buf, len, "client presented no certificate; this endpoint requires one from "
-                           "the zoo's client CA");
+        snprintf(buf, len,
+                 "client presented no certificate; this endpoint requires one from "
+                 "the zoo's client CA");
     } else if (s->client_auth != ZOO_CLIENT_AUTH_NONE && f->server_spoke) {
         snprintf(buf, len, "client certificate refused: %s", f->tls->error);
     } else {

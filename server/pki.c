@@ -44,8 +44,7 @@ void zoo_pki_path(const char *dir, const char *name, char *buf, size_t len)
     snprintf(buf, len, "%s/%s", realpath(dir, abs) ? abs : dir, name);
 }
 
-void zoo_pki_leaf_path(const char *dir, const char *leaf, const char *suffix, char *buf,
-                       size_t len)
+void zoo_pki_leaf_path(const char *dir, const char *leaf, const char *suffix, char *buf, size_t len)
 {
     char name[PATH_MAX];
 
@@ -258,8 +257,11 @@ static int authority_open(struct zoo_pki *pki, struct authority *a, const char *
 static int open_authorities(struct zoo_pki *pki, char *err, size_t len)
 {
     time_t now = time(NULL);
-    struct cert_req ca = {.ca = true, .key_usage = "keyCertSign,cRLSign", .sig = ZOO_SIG_SHA256,
-                          .not_before = now - 3600, .not_after = now + 3650L * 86400};
+    struct cert_req ca = {.ca = true,
+                          .key_usage = "keyCertSign,cRLSign",
+                          .sig = ZOO_SIG_SHA256,
+                          .not_before = now - 3600,
+                          .not_after = now + 3650L * 86400};
     struct cert_req client = ca;
     int ret;
 
@@ -425,13 +427,15 @@ static int mint_leaf(struct zoo_pki *pki, const struct zoo_scenario *s, time_t n
     byte der[DER_MAX], pem[PEM_MAX];
     bool fresh;
     int der_len = 0, n, ret;
-    struct cert_req req = {
-        .ca = false, .ext_key_usage = "serverAuth", .sig = s->cert.signature, .key = &key,
-        .names = s->cert.names ? s->cert.names : defaults,
-        .n_names = s->cert.names ? s->cert.n_names : 4,
-        .not_before = zoo_when_resolve(&s->cert.not_before, now),
-        .not_after = zoo_when_resolve(&s->cert.not_after, now),
-        .issuer = leaf_issuer(pki, s->cert.issuer)};
+    struct cert_req req = {.ca = false,
+                           .ext_key_usage = "serverAuth",
+                           .sig = s->cert.signature,
+                           .key = &key,
+                           .names = s->cert.names ? s->cert.names : defaults,
+                           .n_names = s->cert.names ? s->cert.n_names : 4,
+                           .not_before = zoo_when_resolve(&s->cert.not_before, now),
+                           .not_after = zoo_when_resolve(&s->cert.not_after, now),
+                           .issuer = leaf_issuer(pki, s->cert.issuer)};
 
     req.cn = req.names[0];
     zoo_pki_leaf_path(pki->dir, s->name, ".key", key_path, sizeof(key_path));
@@ -441,12 +445,11 @@ static int mint_leaf(struct zoo_pki *pki, const struct zoo_scenario *s, time_t n
         return ZOO_ECRYPTO;
     }
     /* Static RSA key exchange (TLS 1.2 and older) needs keyEncipherment. */
-    req.key_usage = key.wc_type == RSA_TYPE ? "digitalSignature,keyEncipherment"
-                                            : "digitalSignature";
+    req.key_usage =
+        key.wc_type == RSA_TYPE ? "digitalSignature,keyEncipherment" : "digitalSignature";
     if ((ret = cert_make(pki, &req, der, &der_len)) != 0 ||
         (n = zoo_key_to_pem(&key, pem, sizeof(pem))) < 0) {
-        snprintf(err, len, "scenario '%s': cannot mint leaf: %s", s->name,
-                 wc_GetErrorString(ret));
+        snprintf(err, len, "scenario '%s': cannot mint leaf: %s", s->name, wc_GetErrorString(ret));
         zoo_key_free(&key);
         return ZOO_ECRYPTO;
     }

@@ -11,11 +11,11 @@
 struct zoo_record_scan {
     unsigned char header[5];
     size_t header_len;
-    size_t left;          /* body bytes of the current record still to come */
+    size_t left; /* body bytes of the current record still to come */
     size_t body_len;
     unsigned char alert[2];
-    bool broken;          /* not TLS framing; scanning stopped */
-    int alert_level;      /* last plaintext alert seen: 1 warning, 2 fatal; 0 none */
+    bool broken;     /* not TLS framing; scanning stopped */
+    int alert_level; /* last plaintext alert seen: 1 warning, 2 fatal; 0 none */
     int alert_code;
 };
 

@@ -43,8 +43,7 @@ int zoo_duration_parse(const char *text, int64_t *out, char *err, size_t len)
     count = strtoll(text, &end, 10);
     unit = unit_seconds(*end);
     if (errno != 0 || unit == 0 || end[1] != '\0') {
-        snprintf(err, len, "bad duration '%s' (expected a number and a unit s, m, h or d)",
-                 text);
+        snprintf(err, len, "bad duration '%s' (expected a number and a unit s, m, h or d)", text);
         return ZOO_EINVAL;
     }
     /* 100 years either way is plenty and keeps the product in range. */
@@ -68,8 +67,7 @@ static int parse_rfc3339(const char *text, int64_t *out)
     char sign;
     struct tm tm = {0};
 
-    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 ||
-        n != 19) {
+    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) != 6 || n != 19) {
         return ZOO_EINVAL;
     }
     if (y < 1950 || y > 9999 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 60 ||

@@ -8,7 +8,7 @@
 #include <time.h>
 
 struct zoo_when {
-    bool relative;  /* value is seconds from now, else seconds since the epoch */
+    bool relative; /* value is seconds from now, else seconds since the epoch */
     int64_t value;
 };
 

@@ -33,21 +33,21 @@ enum zoo_stage {
 struct zoo_report {
     const struct zoo_scenario *scenario;
     char peer[64];
-    struct timespec started;    /* wall clock */
-    double handshake_ms;        /* from the first byte to handshake completion, or to the end */
+    struct timespec started;       /* wall clock */
+    double handshake_ms;           /* from the first byte to handshake completion, or to the end */
     const struct zoo_hello *hello; /* NULL if no ClientHello was parsed */
     enum zoo_result result;
     enum zoo_stage stage;
-    int alert_code;             /* for client_alert and server_alert */
-    char detail[256];           /* why: the server's reason, the parse error, ... */
-    char first_bytes[65];       /* hex of the first bytes received, for malformed */
-    char version[16];           /* negotiated, when the handshake completed */
+    int alert_code;       /* for client_alert and server_alert */
+    char detail[256];     /* why: the server's reason, the parse error, ... */
+    char first_bytes[65]; /* hex of the first bytes received, for malformed */
+    char version[16];     /* negotiated, when the handshake completed */
     char cipher[64];
     char alpn[64];
-    char client_subject[256];   /* client certificate (mTLS), if any */
+    char client_subject[256]; /* client certificate (mTLS), if any */
     char client_issuer[256];
-    bool app_data;              /* the client sent application data */
-    bool server_stopped;        /* cut off by our shutdown, not by the client */
+    bool app_data;       /* the client sent application data */
+    bool server_stopped; /* cut off by our shutdown, not by the client */
     uint64_t bytes_in, bytes_out;
 };
 

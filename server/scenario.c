@@ -21,9 +21,19 @@ void zoo_scenario_init(struct zoo_scenario *s)
 
 void zoo_scenario_cleanup(struct zoo_scenario *s)
 {
-    char **strings[] = {&s->file, &s->name, &s->summary, &s->host, &s->bind, &s->ciphers,
-                        &s->groups, &s->cert.file, &s->cert.key_file, &s->expect.alert,
-                        &s->explain.fixed_by, &s->explain.what, &s->explain.diagnose,
+    char **strings[] = {&s->file,
+                        &s->name,
+                        &s->summary,
+                        &s->host,
+                        &s->bind,
+                        &s->ciphers,
+                        &s->groups,
+                        &s->cert.file,
+                        &s->cert.key_file,
+                        &s->expect.alert,
+                        &s->explain.fixed_by,
+                        &s->explain.what,
+                        &s->explain.diagnose,
                         &s->explain.fix};
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
         free(*strings[i]);
@@ -73,16 +83,16 @@ const char *zoo_version_name(enum zoo_tls_version v)
     return "?";
 }
 
-#define NAME_TABLE(fn, type, ...)                                 \
-    const char *fn(type value)                                    \
-    {                                                             \
-        static const char *const names[] = {__VA_ARGS__};         \
-        size_t n = sizeof(names) / sizeof(names[0]);              \
-        return (size_t)value < n ? names[value] : "?";            \
+#define NAME_TABLE(fn, type, ...)                                                                  \
+    const char *fn(type value)                                                                     \
+    {                                                                                              \
+        static const char *const names[] = {__VA_ARGS__};                                          \
+        size_t n = sizeof(names) / sizeof(names[0]);                                               \
+        return (size_t)value < n ? names[value] : "?";                                             \
     }
 
-NAME_TABLE(zoo_key_type_name, enum zoo_key_type, "ecdsa-p256", "ecdsa-p384", "ed25519",
-           "rsa1024", "rsa2048", "rsa3072", "rsa4096", "rsa8192")
+NAME_TABLE(zoo_key_type_name, enum zoo_key_type, "ecdsa-p256", "ecdsa-p384", "ed25519", "rsa1024",
+           "rsa2048", "rsa3072", "rsa4096", "rsa8192")
 NAME_TABLE(zoo_issuer_name, enum zoo_issuer, "intermediate", "root", "self", "untrusted-root")
 NAME_TABLE(zoo_chain_name, enum zoo_chain, "full", "leaf")
 NAME_TABLE(zoo_client_auth_name, enum zoo_client_auth, "none", "optional", "required")

@@ -33,8 +33,15 @@ enum zoo_signature { ZOO_SIG_SHA256, ZOO_SIG_SHA384, ZOO_SIG_SHA512, ZOO_SIG_SHA
 enum zoo_outcome { ZOO_OUTCOME_ACCEPT, ZOO_OUTCOME_REJECT };
 
 /* The clients whose messages a scenario documents, in catalog order. */
-enum zoo_client { ZOO_CLIENT_OPENSSL, ZOO_CLIENT_CURL, ZOO_CLIENT_GNUTLS, ZOO_CLIENT_PYTHON,
-                  ZOO_CLIENT_CHROME, ZOO_CLIENT_FIREFOX, ZOO_CLIENT_COUNT };
+enum zoo_client {
+    ZOO_CLIENT_OPENSSL,
+    ZOO_CLIENT_CURL,
+    ZOO_CLIENT_GNUTLS,
+    ZOO_CLIENT_PYTHON,
+    ZOO_CLIENT_CHROME,
+    ZOO_CLIENT_FIREFOX,
+    ZOO_CLIENT_COUNT
+};
 
 /* A position in a scenario file, 1-based, for error messages. */
 struct zoo_mark {
@@ -45,27 +52,27 @@ struct zoo_mark {
 struct zoo_cert_spec {
     enum zoo_key_type key;
     enum zoo_issuer issuer;
-    char **names;  /* subjectAltName entries; NULL means the defaults */
+    char **names; /* subjectAltName entries; NULL means the defaults */
     size_t n_names;
     struct zoo_when not_before;
     struct zoo_when not_after;
     enum zoo_signature signature;
-    char *file;      /* bring your own certificate (PEM) and key */
+    char *file; /* bring your own certificate (PEM) and key */
     char *key_file;
 };
 
 struct zoo_scenario {
-    char *file;  /* the YAML file it came from */
+    char *file; /* the YAML file it came from */
     char *name;
     char *summary;
     char *host;
-    char *bind;  /* NULL: the server's bind address */
+    char *bind; /* NULL: the server's bind address */
     int port;
     struct zoo_mark listen_mark;
-    unsigned versions;  /* enum zoo_tls_version bits */
-    char *ciphers;      /* OpenSSL-style list; NULL: library default */
+    unsigned versions; /* enum zoo_tls_version bits */
+    char *ciphers;     /* OpenSSL-style list; NULL: library default */
     struct zoo_mark ciphers_mark;
-    char *groups;       /* colon-separated; NULL: library default */
+    char *groups; /* colon-separated; NULL: library default */
     struct zoo_mark groups_mark;
     struct zoo_cert_spec cert;
     enum zoo_chain chain;

@@ -13,10 +13,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "catalog.h"
@@ -54,8 +54,8 @@ static void publish(struct server *srv)
     json_t *manifest;
 
     zoo_events_add_scenarios(srv->events, catalog);
-    if (srv->control != NULL && (manifest = zoo_catalog_json(catalog, srv->o->bind,
-                                                             srv->o->certs)) != NULL) {
+    if (srv->control != NULL &&
+        (manifest = zoo_catalog_json(catalog, srv->o->bind, srv->o->certs)) != NULL) {
         zoo_control_set_catalog(srv->control, manifest);
         json_decref(manifest);
     }
@@ -99,8 +99,7 @@ static void reload(struct server *srv)
     struct zoo_generation_config cfg = generation_config(srv);
     bool bad_input;
 
-    if (zoo_catalog_load(srv->o->scenarios, srv->o->port_offset, &catalog, err, sizeof(err)) !=
-        0) {
+    if (zoo_catalog_load(srv->o->scenarios, srv->o->port_offset, &catalog, err, sizeof(err)) != 0) {
         fprintf(stderr, "%stlszoo: reload failed; still serving the previous scenarios\n", err);
         return;
     }
@@ -160,8 +159,8 @@ static int observe(struct server *srv, char *err, size_t len)
     zoo_pki_path(o->certs, ZOO_PKI_CA, ca, sizeof(ca));
     empty = json_object();
     srv->control_port = o->control_port;
-    srv->control = zoo_control_new(srv->base, o->bind, &srv->control_port, empty, ca,
-                                   srv->events, err, len);
+    srv->control =
+        zoo_control_new(srv->base, o->bind, &srv->control_port, empty, ca, srv->events, err, len);
     json_decref(empty);
     return srv->control ? 0 : -1;
 }
@@ -193,11 +192,14 @@ static void banner(const struct server *srv)
     zoo_catalog_print_table(catalog, o->bind, stderr);
     fprintf(stderr, "\nTrust %s once (e.g. curl --cacert %s).\n", ca, ca);
     if (srv->control != NULL) {
-        fprintf(stderr, "Control API: http://%s:%d/api/verdicts (also /api/events, "
-                        "/api/scenarios, /ca.pem)\n", o->bind, srv->control_port);
+        fprintf(stderr,
+                "Control API: http://%s:%d/api/verdicts (also /api/events, "
+                "/api/scenarios, /ca.pem)\n",
+                o->bind, srv->control_port);
     }
-    fprintf(stderr, "One JSON event per connection goes to %s; `tlszoo explain NAME` tells "
-                    "more.\nCtrl-C stops; SIGHUP reloads the scenario files.\n\n",
+    fprintf(stderr,
+            "One JSON event per connection goes to %s; `tlszoo explain NAME` tells "
+            "more.\nCtrl-C stops; SIGHUP reloads the scenario files.\n\n",
             o->events_path ? o->events_path : "standard output");
 }
 
@@ -252,8 +254,9 @@ static void fit_file_limit(struct zoo_serve_options *o, size_t listeners)
     setrlimit(RLIMIT_NOFILE, &rl);
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
         o->limits.max_connections = (int)(rl.rlim_cur - listeners - 64);
-        fprintf(stderr, "tlszoo: --max-connections lowered to %d to fit the open file limit "
-                        "(%llu; raise it with ulimit -n)\n",
+        fprintf(stderr,
+                "tlszoo: --max-connections lowered to %d to fit the open file limit "
+                "(%llu; raise it with ulimit -n)\n",
                 o->limits.max_connections, (unsigned long long)rl.rlim_cur);
     }
 }

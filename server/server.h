@@ -7,10 +7,10 @@
 #include "scenario.h"
 
 struct zoo_serve_options {
-    const char *scenarios;   /* directory or file, read again on SIGHUP */
+    const char *scenarios; /* directory or file, read again on SIGHUP */
     int port_offset;
-    const char *certs;       /* PKI directory */
-    const char *bind;        /* default listen address */
+    const char *certs; /* PKI directory */
+    const char *bind;  /* default listen address */
     struct zoo_limits limits;
     const char *events_path; /* NULL: standard output */
     const char *keylog_path; /* NULL: no key log */

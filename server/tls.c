@@ -111,8 +111,9 @@ int zoo_tls_check(const struct zoo_scenario *s, char *err, size_t len)
     }
     for (char *c = strtok_r(list, ":", &save); c != NULL; c = strtok_r(NULL, ":", &save)) {
         if (wolfSSL_CTX_set_cipher_list(ctx, c) != WOLFSSL_SUCCESS) {
-            snprintf(err, len, "%s:%d:%d: unknown cipher suite '%s' (OpenSSL-style names, e.g. "
-                               "ECDHE-ECDSA-AES128-GCM-SHA256)\n",
+            snprintf(err, len,
+                     "%s:%d:%d: unknown cipher suite '%s' (OpenSSL-style names, e.g. "
+                     "ECDHE-ECDSA-AES128-GCM-SHA256)\n",
                      s->file, s->ciphers_mark.line, s->ciphers_mark.column, c);
             ret = ZOO_EINVAL;
             break;
@@ -147,7 +148,7 @@ int zoo_tls_effective_ciphers(const struct zoo_scenario *s, char *buf, size_t le
     /* A server object needs a key; a client one lists the same suites. */
     WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfSSLv23_client_method());
     WOLFSSL *ssl = NULL;
-    WOLF_STACK_OF(WOLFSSL_CIPHER) *suites;
+    WOLF_STACK_OF(WOLFSSL_CIPHER) * suites;
     unsigned low = s->versions & -s->versions, high = low;
     size_t used = 0;
     int ret = ZOO_ETLS;
@@ -156,7 +157,8 @@ int zoo_tls_effective_ciphers(const struct zoo_scenario *s, char *buf, size_t le
         high <<= 1;
     }
     buf[0] = '\0';
-    if (ctx == NULL || wolfSSL_CTX_set_min_proto_version(ctx, wolf_version(low)) != WOLFSSL_SUCCESS ||
+    if (ctx == NULL ||
+        wolfSSL_CTX_set_min_proto_version(ctx, wolf_version(low)) != WOLFSSL_SUCCESS ||
         wolfSSL_CTX_set_max_proto_version(ctx, wolf_version(high)) != WOLFSSL_SUCCESS ||
         wolfSSL_CTX_set_cipher_list(ctx, ciphers_of(s)) != WOLFSSL_SUCCESS ||
         (ssl = wolfSSL_new(ctx)) == NULL || (suites = wolfSSL_get_ciphers_compat(ssl)) == NULL) {
@@ -284,10 +286,9 @@ static int configure(WOLFSSL_CTX *ctx, const struct zoo_scenario *s, const struc
             return ZOO_ETLS;
         }
         wolfSSL_CTX_set_verify(ctx,
-                               WOLFSSL_VERIFY_PEER |
-                                   (s->client_auth == ZOO_CLIENT_AUTH_REQUIRED
-                                        ? WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT
-                                        : 0),
+                               WOLFSSL_VERIFY_PEER | (s->client_auth == ZOO_CLIENT_AUTH_REQUIRED
+                                                          ? WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT
+                                                          : 0),
                                NULL);
     } else {
         wolfSSL_CTX_set_verify(ctx, WOLFSSL_VERIFY_NONE, NULL);
@@ -377,7 +378,8 @@ void zoo_tls_free(struct zoo_tls *tls)
 static void alert_missing_certificate(struct zoo_tls *tls, int error)
 {
     WOLFSSL_ALERT_HISTORY h = {{0, 0}, {0, 0}};
-    unsigned char record[7] = {21, 3, 3, 0, 2, 2, 40}; /* alert, TLS 1.2, fatal, handshake_failure */
+    unsigned char record[7] = {21, 3, 3, 0,
+                               2,  2, 40}; /* alert, TLS 1.2, fatal, handshake_failure */
 
     wolfSSL_get_alert_history(tls->ssl, &h);
     if (error != NO_PEER_CERT || h.last_tx.level == alert_fatal ||
@@ -501,7 +503,8 @@ void zoo_tls_get_info(struct zoo_tls *tls, struct zoo_tls_info *out)
     if (wolfSSL_ALPN_GetProtocol(tls->ssl, &alpn, &alpn_len) == WOLFSSL_SUCCESS && alpn_len > 0) {
         snprintf(out->alpn, sizeof(out->alpn), "%.*s", (int)alpn_len, alpn);
     }
-    snprintf(out->cipher, sizeof(out->cipher), "%s", wolfSSL_CIPHER_get_name(wolfSSL_get_current_cipher(tls->ssl)));
+    snprintf(out->cipher, sizeof(out->cipher), "%s",
+             wolfSSL_CIPHER_get_name(wolfSSL_get_current_cipher(tls->ssl)));
     if ((peer = wolfSSL_get_peer_certificate(tls->ssl)) != NULL) {
         name_of(wolfSSL_X509_get_subject_name(peer), out->client_subject,
                 sizeof(out->client_subject));
@@ -517,11 +520,9 @@ void zoo_tls_describe(struct zoo_tls *tls, char *buf, size_t len)
 
     wolfSSL_get_alert_history(tls->ssl, &h);
     if (h.last_rx.code > 0 && h.last_rx.level == alert_fatal) {
-        snprintf(buf, len, "client sent alert %s",
-                 alert_name(h.last_rx.code));
+        snprintf(buf, len, "client sent alert %s", alert_name(h.last_rx.code));
     } else if (h.last_tx.code > 0 && h.last_tx.level == alert_fatal) {
-        snprintf(buf, len, "server sent alert %s (%s)",
-                 alert_name(h.last_tx.code),
+        snprintf(buf, len, "server sent alert %s (%s)", alert_name(h.last_tx.code),
                  wolf_error(tls->last_error, why));
     } else if (tls->last_error != 0) {
         snprintf(buf, len, "%s", wolf_error(tls->last_error, why));

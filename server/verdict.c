@@ -12,9 +12,8 @@
 
 const char *zoo_result_name(enum zoo_result r)
 {
-    static const char *const names[] = {"completed", "client_alert", "server_alert",
-                                        "closed",    "reset",        "timeout",
-                                        "malformed", "refused"};
+    static const char *const names[] = {"completed", "client_alert", "server_alert", "closed",
+                                        "reset",     "timeout",      "malformed",    "refused"};
     return (size_t)r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
 }
 
@@ -44,7 +43,8 @@ static void describe_abort(const struct zoo_report *r, char *buf, size_t len)
     switch (r->result) {
     case ZOO_RESULT_CLIENT_ALERT:
         snprintf(buf, len, "client sent alert %s%s%s%s", alert(r),
-                 expected && zoo_alert_code(expected) != r->alert_code ? " (most clients send " : "",
+                 expected && zoo_alert_code(expected) != r->alert_code ? " (most clients send "
+                                                                       : "",
                  expected && zoo_alert_code(expected) != r->alert_code ? expected : "",
                  expected && zoo_alert_code(expected) != r->alert_code ? ")" : "");
         break;
@@ -85,8 +85,10 @@ enum zoo_verdict zoo_verdict_judge(const struct zoo_report *r, char *why, size_t
             snprintf(why, len, "client accepted the defect and sent data: %s", defect);
             return ZOO_VERDICT_FAIL;
         }
-        snprintf(why, len, "handshake completed but no data was sent; the client may have "
-                           "rejected it only afterwards: %s", defect);
+        snprintf(why, len,
+                 "handshake completed but no data was sent; the client may have "
+                 "rejected it only afterwards: %s",
+                 defect);
         return ZOO_VERDICT_SUSPECT;
     case ZOO_RESULT_TIMEOUT:
         snprintf(why, len, "client neither finished nor aborted the handshake in time");

@@ -95,10 +95,12 @@ static void print_event(json_t *e)
     char result[128];
 
     if (alert != NULL) {
-        snprintf(result, sizeof(result), "%s %s", json_string_value(json_object_get(outcome, "result")),
+        snprintf(result, sizeof(result), "%s %s",
+                 json_string_value(json_object_get(outcome, "result")),
                  json_string_value(json_object_get(alert, "name")));
     } else {
-        snprintf(result, sizeof(result), "%s", json_string_value(json_object_get(outcome, "result")));
+        snprintf(result, sizeof(result), "%s",
+                 json_string_value(json_object_get(outcome, "result")));
     }
     printf("%-6" JSON_INTEGER_FORMAT " %s %-20s %-22s %-38s %-32s %-7s %s\n",
            json_integer_value(json_object_get(e, "id")),
@@ -120,9 +122,8 @@ static int fetch(const struct zoo_watch_options *o, uint64_t *since, bool *full)
     size_t i;
     int status;
 
-    snprintf(path, sizeof(path), "/api/events?since=%llu&limit=%d%s%s",
-             (unsigned long long)*since, ZOO_WATCH_PAGE, o->scenario ? "&scenario=" : "",
-             o->scenario ? o->scenario : "");
+    snprintf(path, sizeof(path), "/api/events?since=%llu&limit=%d%s%s", (unsigned long long)*since,
+             ZOO_WATCH_PAGE, o->scenario ? "&scenario=" : "", o->scenario ? o->scenario : "");
     status = get_json(o, path, &body);
     if (status != 200) {
         fprintf(stderr, "tlszoo: %s\n",
@@ -132,7 +133,8 @@ static int fetch(const struct zoo_watch_options *o, uint64_t *since, bool *full)
         json_decref(body);
         return status < 0 ? 1 : 2;
     }
-    json_array_foreach(json_object_get(body, "events"), i, e) {
+    json_array_foreach(json_object_get(body, "events"), i, e)
+    {
         if (o->json) {
             char *line = json_dumps(e, ZOO_EVENT_JSON_FLAGS);
             printf("%s\n", line ? line : "null");

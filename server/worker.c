@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "catalog.h"
@@ -64,9 +64,8 @@ int zoo_worker_listen(const struct zoo_scenario *s, const char *addr, int port, 
         }
     }
     if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, ZOO_BACKLOG) != 0) {
-        snprintf(err, len, "%s:%d:%d: scenario '%s': cannot listen on %s port %d: %s%s\n",
-                 s->file, s->listen_mark.line, s->listen_mark.column, s->name, addr, port,
-                 strerror(errno),
+        snprintf(err, len, "%s:%d:%d: scenario '%s': cannot listen on %s port %d: %s%s\n", s->file,
+                 s->listen_mark.line, s->listen_mark.column, s->name, addr, port, strerror(errno),
                  errno == EADDRINUSE ? " (stop the other server, or move all ports with "
                                        "--port-offset)"
                                      : "");
@@ -79,8 +78,8 @@ int zoo_worker_listen(const struct zoo_scenario *s, const char *addr, int port, 
     return fd;
 }
 
-static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
-                      int len, void *arg)
+static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int len,
+                      void *arg)
 {
     struct listener *l = arg;
 

@@ -11,13 +11,12 @@
 #include "error.h"
 #include "scenario.h"
 
-#define check(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "fuzz_config: contract broken: %s (line %d)\n", #cond,  \
-                    __LINE__);                                                       \
-            abort();                                                                 \
-        }                                                                            \
+#define check(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_config: contract broken: %s (line %d)\n", #cond, __LINE__);      \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* As a scenario under scenarios/ would be named; certificate.file paths resolve beside it. */

@@ -17,13 +17,12 @@
 #include "report.h"
 #include "scenario.h"
 
-#define check(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "fuzz_hello: contract broken: %s (line %d)\n", #cond,   \
-                    __LINE__);                                                       \
-            abort();                                                                 \
-        }                                                                            \
+#define check(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_hello: contract broken: %s (line %d)\n", #cond, __LINE__);       \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Parses LEN bytes from an exact-size heap copy, so any read past LEN is an ASan error. */
@@ -111,8 +110,11 @@ static void scan_records(const uint8_t *data, size_t len)
 static void check_event(const struct zoo_hello *h, unsigned result, int alert)
 {
     struct zoo_scenario s;
-    struct zoo_report r = {.scenario = &s, .hello = h, .result = (enum zoo_result)(result % 8),
-                           .alert_code = alert, .stage = (enum zoo_stage)(result % 3)};
+    struct zoo_report r = {.scenario = &s,
+                           .hello = h,
+                           .result = (enum zoo_result)(result % 8),
+                           .alert_code = alert,
+                           .stage = (enum zoo_stage)(result % 3)};
     struct zoo_events *ev;
     char *text = NULL, want[2 * ZOO_HELLO_MAX_ALPN_LEN + 3], ja4[ZOO_JA4_LEN];
     size_t len = 0;

@@ -81,15 +81,16 @@ START_TEST(config_reads_every_key)
 {
     struct zoo_scenario s;
     char err[256];
-    const char *path = write_yaml(
-        "full.yaml", "name: full\nsummary: all keys\nhost: a.example\nlisten: \"[::1]:9500\"\n"
-                     "tls:\n  versions: [tls1.0, tls1.1]\n  ciphers: AES128-SHA\n"
-                     "  groups: [x25519, secp256r1]\n"
-                     "certificate:\n  key: rsa2048\n  issuer: self\n  names: [a.example, 10.0.0.1]\n"
-                     "  not_before: -400d\n  not_after: 2030-01-01T00:00:00Z\n  signature: sha1\n"
-                     "chain: leaf\nsni:\n  require: true\nclient_auth: optional\n"
-                     "expect:\n  outcome: reject\n  alert: unknown_ca\n  errors:\n    curl: boom\n"
-                     "explain:\n  fixed_by: client\n  what: w\n  diagnose: d\n  fix: f\n");
+    const char *path =
+        write_yaml("full.yaml",
+                   "name: full\nsummary: all keys\nhost: a.example\nlisten: \"[::1]:9500\"\n"
+                   "tls:\n  versions: [tls1.0, tls1.1]\n  ciphers: AES128-SHA\n"
+                   "  groups: [x25519, secp256r1]\n"
+                   "certificate:\n  key: rsa2048\n  issuer: self\n  names: [a.example, 10.0.0.1]\n"
+                   "  not_before: -400d\n  not_after: 2030-01-01T00:00:00Z\n  signature: sha1\n"
+                   "chain: leaf\nsni:\n  require: true\nclient_auth: optional\n"
+                   "expect:\n  outcome: reject\n  alert: unknown_ca\n  errors:\n    curl: boom\n"
+                   "explain:\n  fixed_by: client\n  what: w\n  diagnose: d\n  fix: f\n");
 
     ck_assert_int_eq(zoo_config_load_file(path, &s, err, sizeof(err)), 0);
     ck_assert_str_eq(s.host, "a.example");
@@ -233,7 +234,8 @@ START_TEST(catalog_rejects_unknown_cipher)
 {
     struct zoo_catalog c;
     char err[512], want[512];
-    const char *path = write_yaml("c.yaml", "listen: 1\ntls:\n  ciphers: \"AES128-SHA:NOPE-SHA\"\n");
+    const char *path =
+        write_yaml("c.yaml", "listen: 1\ntls:\n  ciphers: \"AES128-SHA:NOPE-SHA\"\n");
 
     ck_assert_int_eq(zoo_catalog_load(path, 0, &c, err, sizeof(err)), ZOO_EINVAL);
     snprintf(want, sizeof(want),
@@ -254,7 +256,8 @@ START_TEST(catalog_moves_ports_by_offset)
     ck_assert_int_eq(c.items[0].port, 9100);
     zoo_catalog_cleanup(&c);
     ck_assert_int_eq(zoo_catalog_load(dir, 60000, &c, err, sizeof(err)), ZOO_EINVAL);
-    ck_assert_ptr_nonnull(strstr(err, "a.yaml:1:9: port 9000 moved by --port-offset 60000 is out of range"));
+    ck_assert_ptr_nonnull(
+        strstr(err, "a.yaml:1:9: port 9000 moved by --port-offset 60000 is out of range"));
 }
 END_TEST
 

@@ -114,9 +114,17 @@ START_TEST(fingerprint_ja4_applies_alpn_rules)
         const char *value;
         size_t len;
         const char *want;
-    } cases[] = {{"h2", 2, "h2"},         {"http/1.1", 8, "h1"},       {"a", 1, "aa"},
-                 {"\xab", 1, "ab"},       {"\xab\xcd", 2, "ad"},       {"0\xab", 2, "3b"},
-                 {"01\xab\xcd", 4, "3d"}, {"0\xab\xcd" "1", 4, "01"}, {"", 0, "00"}};
+    } cases[] = {{"h2", 2, "h2"},
+                 {"http/1.1", 8, "h1"},
+                 {"a", 1, "aa"},
+                 {"\xab", 1, "ab"},
+                 {"\xab\xcd", 2, "ad"},
+                 {"0\xab", 2, "3b"},
+                 {"01\xab\xcd", 4, "3d"},
+                 {"0\xab\xcd"
+                  "1",
+                  4, "01"},
+                 {"", 0, "00"}};
     struct zoo_hello h;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -137,9 +145,12 @@ START_TEST(fingerprint_ja4_takes_highest_supported_version)
         uint16_t versions[3];
         size_t n;
         const char *want;
-    } cases[] = {{0x0303, {0x0a0a, 0x0303, 0x0304}, 3, "t13"}, {0x0303, {0x0302, 0x0303}, 2, "t12"},
-                 {0x0301, {0}, 0, "t10"},                      {0x0302, {0}, 0, "t11"},
-                 {0x0300, {0}, 0, "ts3"},                      {0x0303, {0x7a7a}, 1, "t12"},
+    } cases[] = {{0x0303, {0x0a0a, 0x0303, 0x0304}, 3, "t13"},
+                 {0x0303, {0x0302, 0x0303}, 2, "t12"},
+                 {0x0301, {0}, 0, "t10"},
+                 {0x0302, {0}, 0, "t11"},
+                 {0x0300, {0}, 0, "ts3"},
+                 {0x0303, {0x7a7a}, 1, "t12"},
                  {0x0303, {0x0305}, 1, "t00"}};
     struct zoo_hello h;
 
@@ -147,8 +158,7 @@ START_TEST(fingerprint_ja4_takes_highest_supported_version)
         spec_example(&h);
         h.legacy_version = cases[i].legacy;
         set_list(h.versions, &h.n_versions, cases[i].versions, cases[i].n);
-        ck_assert_msg(strncmp(ja4_of(&h), cases[i].want, 3) == 0, "case %zu: %s", i,
-                      ja4_of(&h));
+        ck_assert_msg(strncmp(ja4_of(&h), cases[i].want, 3) == 0, "case %zu: %s", i, ja4_of(&h));
     }
 }
 END_TEST

@@ -14,10 +14,10 @@ struct list {
     const uint16_t *v;
     size_t n;
 };
-#define LIST(...)                                                                          \
-    {                                                                                      \
-        (const uint16_t[]){__VA_ARGS__},                                                   \
-            sizeof((const uint16_t[]){__VA_ARGS__}) / sizeof(uint16_t)                     \
+#define LIST(...)                                                                                  \
+    {                                                                                              \
+        (const uint16_t[]){__VA_ARGS__},                                                           \
+            sizeof((const uint16_t[]){__VA_ARGS__}) / sizeof(uint16_t)                             \
     }
 
 struct fixture {
@@ -36,25 +36,68 @@ static const uint16_t groups_openssl[] = {0x001d, 0x0017, 0x001e, 0x0019, 0x0018
                                           0x0100, 0x0101, 0x0102, 0x0103, 0x0104};
 
 static const struct fixture fixtures[] = {
-    {"openssl-tls12", "openssl-tls12.tlszoo.localhost", "", 28, {0xc02c, 0xc030, 0x009f}, 0,
-     true, LIST(0x0000, 0x000b, 0x000a, 0x0023, 0x0016, 0x0017, 0x000d),
-     {groups_openssl, 5}, {NULL, 0}, {NULL, 0}, 20},
-    {"openssl-tls13", "openssl-tls13.tlszoo.localhost", "", 31, {0x1302, 0x1303, 0x1301}, 32,
-     true, LIST(0x0000, 0x000b, 0x000a, 0x0023, 0x0016, 0x0017, 0x000d, 0x002b, 0x002d, 0x0033),
-     {groups_openssl, 10}, LIST(0x0304, 0x0303, 0x0302, 0x0301), LIST(0x001d), 20},
-    {"curl", "curl.tlszoo.localhost", "h2,http/1.1", 31, {0x1302, 0x1303, 0x1301}, 32, false,
-     LIST(0x0000, 0x000b, 0x000a, 0x0010, 0x0016, 0x0017, 0x0031, 0x000d, 0x002b, 0x002d,
-          0x0033, 0x0015),
-     {groups_openssl, 10}, LIST(0x0304, 0x0303, 0x0302, 0x0301), LIST(0x001d), 20},
-    {"gnutls", "gnutls.tlszoo.localhost", "", 29, {0x1302, 0x1303, 0x1301}, 32, true,
-     LIST(0x0005, 0x000a, 0x000b, 0x000d, 0x0016, 0x0017, 0x0023, 0x0033, 0x002b, 0xff01,
-          0x0000, 0x002d, 0x001c),
-     LIST(0x0017, 0x0018, 0x0019, 0x001d, 0x001e, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104),
-     LIST(0x0304, 0x0303, 0x0302, 0x0301), LIST(0x0017, 0x001d), 16},
-    {"python", "python.tlszoo.localhost", "", 18, {0x1302, 0x1303, 0x1301}, 32, true,
-     LIST(0x0000, 0x000b, 0x000a, 0x0023, 0x0016, 0x0017, 0x000d, 0x002b, 0x002d, 0x0033,
+    {"openssl-tls12",
+     "openssl-tls12.tlszoo.localhost",
+     "",
+     28,
+     {0xc02c, 0xc030, 0x009f},
+     0,
+     true,
+     LIST(0x0000, 0x000b, 0x000a, 0x0023, 0x0016, 0x0017, 0x000d),
+     {groups_openssl, 5},
+     {NULL, 0},
+     {NULL, 0},
+     20},
+    {"openssl-tls13",
+     "openssl-tls13.tlszoo.localhost",
+     "",
+     31,
+     {0x1302, 0x1303, 0x1301},
+     32,
+     true,
+     LIST(0x0000, 0x000b, 0x000a, 0x0023, 0x0016, 0x0017, 0x000d, 0x002b, 0x002d, 0x0033),
+     {groups_openssl, 10},
+     LIST(0x0304, 0x0303, 0x0302, 0x0301),
+     LIST(0x001d),
+     20},
+    {"curl",
+     "curl.tlszoo.localhost",
+     "h2,http/1.1",
+     31,
+     {0x1302, 0x1303, 0x1301},
+     32,
+     false,
+     LIST(0x0000, 0x000b, 0x000a, 0x0010, 0x0016, 0x0017, 0x0031, 0x000d, 0x002b, 0x002d, 0x0033,
           0x0015),
-     {groups_openssl, 10}, LIST(0x0304, 0x0303), LIST(0x001d), 20},
+     {groups_openssl, 10},
+     LIST(0x0304, 0x0303, 0x0302, 0x0301),
+     LIST(0x001d),
+     20},
+    {"gnutls",
+     "gnutls.tlszoo.localhost",
+     "",
+     29,
+     {0x1302, 0x1303, 0x1301},
+     32,
+     true,
+     LIST(0x0005, 0x000a, 0x000b, 0x000d, 0x0016, 0x0017, 0x0023, 0x0033, 0x002b, 0xff01, 0x0000,
+          0x002d, 0x001c),
+     LIST(0x0017, 0x0018, 0x0019, 0x001d, 0x001e, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104),
+     LIST(0x0304, 0x0303, 0x0302, 0x0301),
+     LIST(0x0017, 0x001d),
+     16},
+    {"python",
+     "python.tlszoo.localhost",
+     "",
+     18,
+     {0x1302, 0x1303, 0x1301},
+     32,
+     true,
+     LIST(0x0000, 0x000b, 0x000a, 0x0023, 0x0016, 0x0017, 0x000d, 0x002b, 0x002d, 0x0033, 0x0015),
+     {groups_openssl, 10},
+     LIST(0x0304, 0x0303),
+     LIST(0x001d),
+     20},
 };
 
 static size_t unhex(const char *hex, uint8_t *out, size_t cap)
@@ -95,8 +138,8 @@ static size_t load_fixture(const char *name, uint8_t *buf, size_t cap)
 /* BODY as one ClientHello handshake message in one record. */
 static size_t wrap(const uint8_t *body, size_t n, uint8_t *out)
 {
-    const uint8_t head[] = {22, 3, 1, (uint8_t)((n + 4) >> 8), (uint8_t)(n + 4), 1, 0,
-                            (uint8_t)(n >> 8), (uint8_t)n};
+    const uint8_t head[] = {
+        22, 3, 1, (uint8_t)((n + 4) >> 8), (uint8_t)(n + 4), 1, 0, (uint8_t)(n >> 8), (uint8_t)n};
 
     memcpy(out, head, sizeof(head));
     memcpy(out + sizeof(head), body, n);
@@ -163,19 +206,34 @@ static void check_fixture(const struct fixture *fx)
     ck_assert_uint_eq(h.sig_algs[0], fx->file[0] == 'g' ? 0x0401 : 0x0403);
 }
 
-START_TEST(hello_parses_openssl_tls12) { check_fixture(&fixtures[0]); }
+START_TEST(hello_parses_openssl_tls12)
+{
+    check_fixture(&fixtures[0]);
+}
 END_TEST
 
-START_TEST(hello_parses_openssl_tls13) { check_fixture(&fixtures[1]); }
+START_TEST(hello_parses_openssl_tls13)
+{
+    check_fixture(&fixtures[1]);
+}
 END_TEST
 
-START_TEST(hello_parses_curl_tls13) { check_fixture(&fixtures[2]); }
+START_TEST(hello_parses_curl_tls13)
+{
+    check_fixture(&fixtures[2]);
+}
 END_TEST
 
-START_TEST(hello_parses_gnutls_tls13) { check_fixture(&fixtures[3]); }
+START_TEST(hello_parses_gnutls_tls13)
+{
+    check_fixture(&fixtures[3]);
+}
 END_TEST
 
-START_TEST(hello_parses_python_tls13) { check_fixture(&fixtures[4]); }
+START_TEST(hello_parses_python_tls13)
+{
+    check_fixture(&fixtures[4]);
+}
 END_TEST
 
 START_TEST(hello_needs_more_for_every_prefix)
@@ -232,8 +290,7 @@ START_TEST(hello_ignores_bytes_after_the_hello)
     size_t len = load_fixture("openssl-tls13", buf, sizeof(buf));
 
     memcpy(buf + len, after, sizeof(after));
-    ck_assert_int_eq(zoo_hello_parse(buf, len + sizeof(after), &h, err, sizeof(err)),
-                     ZOO_HELLO_OK);
+    ck_assert_int_eq(zoo_hello_parse(buf, len + sizeof(after), &h, err, sizeof(err)), ZOO_HELLO_OK);
     ck_assert_uint_eq(h.consumed, len);
     /* the same with a torn record after the hello */
     ck_assert_int_eq(zoo_hello_parse(buf, len + 3, &h, err, sizeof(err)), ZOO_HELLO_OK);
@@ -273,8 +330,10 @@ END_TEST
 /* Malformed input. BODY cases are wrapped into one record and one handshake header with
  * correct lengths, so the fault is only the one the case describes; RAW cases are sent as is. */
 #define R32 "0000000000000000000000000000000000000000000000000000000000000000"
-#define HEAD "0303" R32 "00"                /* client_version, random, empty session_id */
-#define BASE HEAD "0002 1301" "01 00"       /* + one suite, null compression: 41 bytes */
+#define HEAD "0303" R32 "00" /* client_version, random, empty session_id */
+#define BASE                                                                                       \
+    HEAD "0002 1301"                                                                               \
+         "01 00" /* + one suite, null compression: 41 bytes */
 
 struct bad {
     bool raw;
@@ -355,8 +414,8 @@ START_TEST(hello_rejects_malformed_input)
     }
     ck_assert_msg(zoo_hello_parse(buf, n, &h, err, sizeof(err)) == b->rc, "case %d (%s): %s", _i,
                   b->reason, err);
-    ck_assert_msg(strncmp(err, b->reason, strlen(b->reason)) == 0, "case %d: '%s', want '%s'",
-                  _i, err, b->reason);
+    ck_assert_msg(strncmp(err, b->reason, strlen(b->reason)) == 0, "case %d: '%s', want '%s'", _i,
+                  err, b->reason);
 }
 END_TEST
 
@@ -386,9 +445,9 @@ START_TEST(hello_rejects_host_name_over_255_bytes)
     size_t n = unhex(BASE, body, sizeof(body)), name = 256;
     struct zoo_hello h;
     char err[160];
-    const uint8_t head[] = {(name + 9) >> 8, (uint8_t)(name + 9), 0, 0, (name + 5) >> 8,
-                            (uint8_t)(name + 5), (name + 3) >> 8, (uint8_t)(name + 3), 0,
-                            name >> 8, (uint8_t)name};
+    const uint8_t head[] = {
+        (name + 9) >> 8, (uint8_t)(name + 9), 0, 0,         (name + 5) >> 8, (uint8_t)(name + 5),
+        (name + 3) >> 8, (uint8_t)(name + 3), 0, name >> 8, (uint8_t)name};
 
     /* extensions length, then server_name: type, length, list length, host_name type, length */
     memcpy(body + n, head, sizeof(head));

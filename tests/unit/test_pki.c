@@ -83,8 +83,8 @@ static WOLFSSL_X509 *mint(struct zoo_scenario *s, struct zoo_leaf *leaf)
  * wolfSSL_X509_check_ip_asc only matches IPv4. */
 static bool has_ipv6_loopback(WOLFSSL_X509 *x)
 {
-    static const unsigned char want[18] = {0x87, 16, 0, 0, 0, 0, 0, 0, 0, 0,
-                                           0,    0,  0, 0, 0, 0, 0, 1};
+    static const unsigned char want[18] = {0x87, 16, 0, 0, 0, 0, 0, 0, 0,
+                                           0,    0,  0, 0, 0, 0, 0, 0, 1};
     int len = 0;
     const unsigned char *der = wolfSSL_X509_get_der(x, &len);
 
@@ -111,8 +111,7 @@ START_TEST(pki_mints_ca_hierarchy)
     ck_assert_str_eq(issuer_of(inter, a, sizeof(a)), subject_of(root, b, sizeof(b)));
     ck_assert_ptr_nonnull(strstr(subject_of(inter, a, sizeof(a)), "tlszoo Intermediate CA"));
     ck_assert_uint_eq(wolfSSL_X509_get_pathLength(inter), 0);
-    ck_assert_uint_eq(wolfSSL_X509_get_keyUsage(root) & KEYUSE_KEY_CERT_SIGN,
-                      KEYUSE_KEY_CERT_SIGN);
+    ck_assert_uint_eq(wolfSSL_X509_get_keyUsage(root) & KEYUSE_KEY_CERT_SIGN, KEYUSE_KEY_CERT_SIGN);
     ck_assert_int_ge(days_from_now(wolfSSL_X509_get_notAfter(root)), 3640);
     wolfSSL_X509_free(root);
     wolfSSL_X509_free(inter);
@@ -174,7 +173,8 @@ START_TEST(pki_mints_valid_leaf_with_names_and_usage)
     ck_assert_int_le(days_from_now(wolfSSL_X509_get_notBefore(x)), 0);
     ck_assert_int_ge(days_from_now(wolfSSL_X509_get_notAfter(x)), 89);
     /* The chain the server sends: leaf then intermediate. */
-    ck_assert_ptr_nonnull(strstr(strstr(leaf.chain_pem, "END CERTIFICATE") + 1, "BEGIN CERTIFICATE"));
+    ck_assert_ptr_nonnull(
+        strstr(strstr(leaf.chain_pem, "END CERTIFICATE") + 1, "BEGIN CERTIFICATE"));
     wolfSSL_X509_free(x);
     zoo_leaf_cleanup(&leaf);
 }

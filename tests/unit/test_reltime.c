@@ -24,8 +24,8 @@ END_TEST
 
 START_TEST(reltime_rejects_bad_durations)
 {
-    static const char *bad[] = {"", "d", "30", "30x", "30dd", "- 3d", "3.5d", "++3d",
-                                "99999999999999999999d", "40000d"};
+    static const char *bad[] = {
+        "", "d", "30", "30x", "30dd", "- 3d", "3.5d", "++3d", "99999999999999999999d", "40000d"};
     struct zoo_when w;
     char err[160];
 
@@ -54,8 +54,8 @@ END_TEST
 
 START_TEST(reltime_rejects_bad_dates)
 {
-    static const char *bad[] = {"2030-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
-                                "2030-01-01T25:00:00Z", "2030-01-01T00:00:00",
+    static const char *bad[] = {"2030-13-01T00:00:00Z",  "2023-02-29T00:00:00Z",
+                                "2030-01-01T25:00:00Z",  "2030-01-01T00:00:00",
                                 "2030-01-01T00:00:00+2", "2030-1-01T00:00:00Z"};
     struct zoo_when w;
     char err[160];

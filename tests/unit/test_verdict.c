@@ -25,8 +25,11 @@ static void setup(void)
 static enum zoo_verdict judge(const struct zoo_scenario *s, enum zoo_result result, int alert,
                               bool app_data, char *why)
 {
-    struct zoo_report r = {.scenario = s, .result = result, .alert_code = alert,
-                           .app_data = app_data, .bytes_in = 517};
+    struct zoo_report r = {.scenario = s,
+                           .result = result,
+                           .alert_code = alert,
+                           .app_data = app_data,
+                           .bytes_in = 517};
     return zoo_verdict_judge(&r, why, 512);
 }
 
@@ -34,8 +37,7 @@ START_TEST(verdict_fails_client_that_accepts_defect_and_sends_data)
 {
     char why[512];
 
-    ck_assert_int_eq(judge(&reject_scenario, ZOO_RESULT_COMPLETED, 0, true, why),
-                     ZOO_VERDICT_FAIL);
+    ck_assert_int_eq(judge(&reject_scenario, ZOO_RESULT_COMPLETED, 0, true, why), ZOO_VERDICT_FAIL);
     ck_assert_str_eq(why, "client accepted the defect and sent data: Leaf certificate expired "
                           "30 days ago");
 }
@@ -77,8 +79,7 @@ START_TEST(verdict_reverses_for_accept_scenario)
 {
     char why[512];
 
-    ck_assert_int_eq(judge(&accept_scenario, ZOO_RESULT_COMPLETED, 0, true, why),
-                     ZOO_VERDICT_PASS);
+    ck_assert_int_eq(judge(&accept_scenario, ZOO_RESULT_COMPLETED, 0, true, why), ZOO_VERDICT_PASS);
     ck_assert_int_eq(judge(&accept_scenario, ZOO_RESULT_COMPLETED, 0, false, why),
                      ZOO_VERDICT_PASS);
     ck_assert_int_eq(judge(&accept_scenario, ZOO_RESULT_CLIENT_ALERT, 48, false, why),
@@ -116,8 +117,10 @@ END_TEST
 
 START_TEST(verdict_suspects_connections_cut_by_shutdown)
 {
-    struct zoo_report r = {.scenario = &reject_scenario, .result = ZOO_RESULT_CLOSED,
-                           .server_stopped = true, .bytes_in = 5};
+    struct zoo_report r = {.scenario = &reject_scenario,
+                           .result = ZOO_RESULT_CLOSED,
+                           .server_stopped = true,
+                           .bytes_in = 5};
     char why[512];
 
     ck_assert_int_eq(zoo_verdict_judge(&r, why, sizeof(why)), ZOO_VERDICT_SUSPECT);
@@ -169,8 +172,8 @@ END_TEST
 START_TEST(outcome_explains_version_refusal)
 {
     struct zoo_tls_info tls = no_tls();
-    struct zoo_hello hello = {.legacy_version = 0x0303, .versions = {0x0a0a, 0x0304, 0x0303},
-                              .n_versions = 3};
+    struct zoo_hello hello = {
+        .legacy_version = 0x0303, .versions = {0x0a0a, 0x0304, 0x0303}, .n_versions = 3};
     struct zoo_failure f = {&reject_scenario, &hello, &tls, -1, false, false, false};
     struct zoo_report r = {0};
 
