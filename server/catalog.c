@@ -4,12 +4,25 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "error.h"
 #include "pki.h"
 #include "tls.h"
+
+/* Ports first (0, "any", last), then names: the order people read. */
+static int by_port(const void *a, const void *b)
+{
+    const struct zoo_scenario *x = a, *y = b;
+    unsigned px = (unsigned)x->port - 1, py = (unsigned)y->port - 1; /* 0 wraps to the end */
+
+    if (px != py) {
+        return px < py ? -1 : 1;
+    }
+    return strcmp(x->name, y->name);
+}
 
 int zoo_catalog_load(const char *path, int port_offset, struct zoo_catalog *out, char *err,
                      size_t len)
@@ -31,8 +44,10 @@ int zoo_catalog_load(const char *path, int port_offset, struct zoo_catalog *out,
     }
     if (ret != 0) {
         zoo_catalog_cleanup(out);
+        return ret;
     }
-    return ret;
+    qsort(out->items, out->count, sizeof(*out->items), by_port);
+    return 0;
 }
 
 const char *zoo_catalog_bind(const struct zoo_scenario *s, const char *bind)
