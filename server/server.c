@@ -149,7 +149,9 @@ static int observe(struct server *srv, char *err, size_t len)
         }
         zoo_tls_set_keylog(srv->keylog);
     }
-    if ((srv->events = zoo_events_new(srv->events_file, o->ring)) == NULL) {
+    /* Without the control API nothing reads the ring: keep one event. */
+    if ((srv->events = zoo_events_new(srv->events_file, o->control_port < 0 ? 1 : o->ring)) ==
+        NULL) {
         snprintf(err, len, "out of memory");
         return -1;
     }
