@@ -1,5 +1,5 @@
-/* The tlszoo command line: serve, list, explain, check. Exit status 0 ok,
- * 1 runtime failure, 2 bad input (usage or scenario files). */
+/* The tlszoo command line: serve, list, explain, check, events. Exit status
+ * 0 ok, 1 runtime failure, 2 bad input (usage or scenario files). */
 #include <getopt.h>
 #include <limits.h>
 #include <stddef.h>
@@ -77,6 +77,7 @@ static int usage_error(const char *fmt, const char *arg)
 /* The directory holding the tlszoo binary, so defaults work from anywhere. */
 static void home_path(const char *name, char *buf, size_t len)
 {
+    static const char asan_dir[] = "/build/asan";
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
     char *slash;
@@ -88,11 +89,10 @@ static void home_path(const char *name, char *buf, size_t len)
     exe[n] = '\0';
     slash = strrchr(exe, '/');
     *slash = '\0';
-    /* build/asan/tlszoo lives two levels below the repository. */
-    if (strstr(exe, "/build/") != NULL ||
-        (strlen(exe) > 6 && !strcmp(exe + strlen(exe) - 6, "/build"))) {
-        char *b = strstr(exe, "/build");
-        *b = '\0';
+    /* The sanitizer build, build/asan/tlszoo, serves the repository's files too. */
+    if (strlen(exe) > strlen(asan_dir) &&
+        strcmp(exe + strlen(exe) - strlen(asan_dir), asan_dir) == 0) {
+        exe[strlen(exe) - strlen(asan_dir)] = '\0';
     }
     snprintf(buf, len, "%s/%s", exe, name);
 }
