@@ -20,7 +20,7 @@ CLANG=${CLANG:-clang}
 OUT=build/fuzz
 WOLFSSL=build/deps/lib/libwolfssl.a
 HELLO_SRCS="hello fingerprint record events verdict alert scenario error"
-CONFIG_SRCS="config schema scenario reltime alert error"
+CONFIG_SRCS="config schema yamlwalk scenario reltime alert error"
 
 case $TIME in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
 if [ ! -f "$WOLFSSL" ]; then
