@@ -8,9 +8,7 @@
     X(ZOO_EINVAL, -2, "invalid input")                                                             \
     X(ZOO_EIO, -3, "input/output error")                                                           \
     X(ZOO_ETLS, -4, "TLS library error")                                                           \
-    X(ZOO_ECRYPTO, -5, "cryptography error")                                                       \
-    X(ZOO_EADDRINUSE, -6, "address already in use")                                                \
-    X(ZOO_ENOTFOUND, -7, "not found")
+    X(ZOO_ECRYPTO, -5, "cryptography error")
 
 enum zoo_error {
 #define ZOO_ERROR_ENUM(name, code, text) name = code,

@@ -29,7 +29,8 @@ static const char *version_name(uint16_t v)
     return NULL;
 }
 
-void zoo_outcome_offered_versions(const struct zoo_hello *h, char *buf, size_t len)
+/* "tls1.3, tls1.2" style list of what H offers, into BUF. */
+static void offered_versions(const struct zoo_hello *h, char *buf, size_t len)
 {
     size_t used = 0;
 
@@ -75,7 +76,7 @@ static void refusal(const struct zoo_failure *f, int alert, char *buf, size_t le
                      f->hello->sni, s->host);
         }
     } else if (alert == ALERT_PROTOCOL_VERSION && f->hello != NULL) {
-        zoo_outcome_offered_versions(f->hello, offered, sizeof(offered));
+        offered_versions(f->hello, offered, sizeof(offered));
         allowed_versions(s->versions, allowed, sizeof(allowed));
         snprintf(buf, len, "client offered %s; this endpoint speaks only %s", offered, allowed);
     } else if (strstr(f->tls->error, "cipher") != NULL && f->hello != NULL) {

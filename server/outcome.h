@@ -25,7 +25,4 @@ struct zoo_failure {
 /* Fills R's result, stage, alert_code and detail. */
 void zoo_outcome_failure(const struct zoo_failure *f, struct zoo_report *r);
 
-/* "tls1.3, tls1.2" style list of what HELLO offers, into BUF. */
-void zoo_outcome_offered_versions(const struct zoo_hello *hello, char *buf, size_t len);
-
 #endif

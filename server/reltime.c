@@ -25,7 +25,8 @@ static int64_t unit_seconds(char unit)
     return 0;
 }
 
-int zoo_duration_parse(const char *text, int64_t *out, char *err, size_t len)
+/* Seconds from now, "-30d" style: a signed count and a unit s, m, h or d. */
+static int duration_parse(const char *text, int64_t *out, char *err, size_t len)
 {
     const char *p = text;
     char *end;
@@ -105,7 +106,7 @@ int zoo_when_parse(const char *text, struct zoo_when *out, char *err, size_t len
         return 0;
     }
     out->relative = true;
-    return zoo_duration_parse(text, &out->value, err, len);
+    return duration_parse(text, &out->value, err, len);
 }
 
 time_t zoo_when_resolve(const struct zoo_when *when, time_t now)

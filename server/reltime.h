@@ -15,9 +15,6 @@ struct zoo_when {
 /* Parses TEXT into *OUT. Returns 0, or ZOO_EINVAL with a reason in ERR. */
 int zoo_when_parse(const char *text, struct zoo_when *out, char *err, size_t len);
 
-/* Seconds from now, "-30d" style: a signed count and a unit s, m, h or d. */
-int zoo_duration_parse(const char *text, int64_t *out, char *err, size_t len);
-
 /* The absolute time WHEN denotes at time NOW. */
 time_t zoo_when_resolve(const struct zoo_when *when, time_t now);
 

@@ -9,7 +9,6 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
-#include "alert.h"
 #include "error.h"
 
 /* The suites of a scenario that names none: forward secret AEAD only, as in
@@ -468,12 +467,6 @@ void zoo_tls_close(struct zoo_tls *tls)
     wolfSSL_shutdown(tls->ssl);
 }
 
-static const char *alert_name(int code)
-{
-    const char *name = zoo_alert_name(code);
-    return name ? name : "(unknown)";
-}
-
 static void name_of(WOLFSSL_X509_NAME *name, char *buf, size_t len)
 {
     buf[0] = '\0';
@@ -510,24 +503,5 @@ void zoo_tls_get_info(struct zoo_tls *tls, struct zoo_tls_info *out)
                 sizeof(out->client_subject));
         name_of(wolfSSL_X509_get_issuer_name(peer), out->client_issuer, sizeof(out->client_issuer));
         wolfSSL_X509_free(peer);
-    }
-}
-
-void zoo_tls_describe(struct zoo_tls *tls, char *buf, size_t len)
-{
-    WOLFSSL_ALERT_HISTORY h = {{0, 0}, {0, 0}};
-    char why[WOLFSSL_MAX_ERROR_SZ];
-
-    wolfSSL_get_alert_history(tls->ssl, &h);
-    if (h.last_rx.code > 0 && h.last_rx.level == alert_fatal) {
-        snprintf(buf, len, "client sent alert %s", alert_name(h.last_rx.code));
-    } else if (h.last_tx.code > 0 && h.last_tx.level == alert_fatal) {
-        snprintf(buf, len, "server sent alert %s (%s)", alert_name(h.last_tx.code),
-                 wolf_error(tls->last_error, why));
-    } else if (tls->last_error != 0) {
-        snprintf(buf, len, "%s", wolf_error(tls->last_error, why));
-    } else {
-        snprintf(buf, len, "%s %s", wolfSSL_get_version(tls->ssl),
-                 wolfSSL_CIPHER_get_name(wolfSSL_get_current_cipher(tls->ssl)));
     }
 }

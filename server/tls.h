@@ -78,8 +78,4 @@ void zoo_tls_get_info(struct zoo_tls *tls, struct zoo_tls_info *out);
  * NULL turns it off. Call before building contexts. */
 void zoo_tls_set_keylog(FILE *out);
 
-/* One line on what happened: alerts both ways, or the library's error, or
- * the negotiated version and cipher. */
-void zoo_tls_describe(struct zoo_tls *tls, char *buf, size_t len);
-
 #endif
